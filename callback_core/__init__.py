@@ -1,0 +1,1 @@
+"""Shared core of the card-callback toolkit: the contract document, the HMAC scheme, errors."""

@@ -1,0 +1,42 @@
+"""The root exception of the shared core and its readable subclasses."""
+
+from __future__ import annotations
+
+
+class CardCallbackError(Exception):
+    """Root of every error the toolkit raises on purpose."""
+
+
+class SpecError(CardCallbackError):
+    """The contract document cannot be read or lacks what the tools need from it."""
+
+    def __init__(self, source: str, reason: str, pointer: str = "#") -> None:
+        super().__init__(source, reason)
+        self.source = source
+        self.reason = reason
+        self.pointer = pointer
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+class SecretError(CardCallbackError):
+    """The HMAC secret could not be read from where it was configured."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"HMAC secret: {self.reason}"
+
+
+class SignatureError(CardCallbackError):
+    """A request's HMAC signature is missing, stale or wrong; `reason` says which, without secrets."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason

@@ -1,0 +1,163 @@
+"""Lint a contract document: OpenAPI 3.0.3 validity, references, examples, descriptions, extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
+from callback_core.errors import SpecError
+from callback_core.spec import Contract, resolve_pointer
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One lint finding, located by a JSON pointer into the document."""
+
+    pointer: str
+    message: str
+
+
+def format_problem(problem: Problem) -> str:
+    return f"{problem.pointer or '#'}: {problem.message}"
+
+
+def lint(document: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of the document; empty when it is clean."""
+    problems = list(_dangling_refs(document))
+    problems += _spec_validity(document, skip=bool(problems))
+    if problems:
+        # Later checks resolve references and would only repeat the same failures.
+        return problems
+    problems += _examples(document)
+    problems += _descriptions(document)
+    problems += _extensions(document)
+    return problems
+
+
+def _pointer(parts: tuple[Any, ...] | list[Any]) -> str:
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _walk(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    yield parts, node
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _walk(value, (*parts, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*parts, index))
+
+
+def _dangling_refs(document: Mapping[str, Any]) -> Iterator[Problem]:
+    for parts, node in _walk(document):
+        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            try:
+                resolve_pointer(document, node["$ref"])
+            except SpecError:
+                yield Problem(_pointer((*parts, "$ref")), f"$ref {node['$ref']!r} does not resolve")
+
+
+def _spec_validity(document: Mapping[str, Any], *, skip: bool) -> list[Problem]:
+    version = str(document.get("openapi", ""))
+    if not version.startswith("3.0."):
+        return [Problem("#/openapi", f"must be OpenAPI 3.0.x (Connexion 3 refuses {version or 'no version'})")]
+    if skip:
+        return []
+    try:
+        errors = list(OpenAPIV30SpecValidator(document).iter_errors())
+    except Exception as exc:  # the validator raises on some broken documents instead of yielding
+        return [Problem("#", f"not a valid OpenAPI 3.0 document: {exc}")]
+    return [Problem(_pointer(list(e.absolute_path)), e.message.splitlines()[0]) for e in errors]
+
+
+def _validator(document: Mapping[str, Any], schema: Any) -> OAS30Validator:
+    root = {**schema, "components": document.get("components", {})} if isinstance(schema, Mapping) else schema
+    return OAS30Validator(root, format_checker=oas30_format_checker)
+
+
+def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
+    """Media-type, parameter and schema examples, each against the schema beside it."""
+    for parts, node in _walk(document):
+        if not isinstance(node, Mapping) or "schema" not in node and "example" not in node:
+            continue
+        if parts and parts[-1] in ("properties",):
+            continue
+        schema = node.get("schema")
+        candidates: list[tuple[tuple[Any, ...], Any, Any]] = []
+        if schema is not None:
+            if "example" in node:
+                candidates.append(((*parts, "example"), node["example"], schema))
+            for name, example in (node.get("examples") or {}).items():
+                if isinstance(example, Mapping) and "$ref" in example:
+                    example = resolve_pointer(document, example["$ref"])
+                if isinstance(example, Mapping) and "value" in example:
+                    candidates.append(((*parts, "examples", name, "value"), example["value"], schema))
+        elif "example" in node and _looks_like_schema(node) and _is_schema_location(parts):
+            candidates.append(((*parts, "example"), node["example"], node))
+        for where, value, against in candidates:
+            for error in _validator(document, against).iter_errors(value):
+                at = "/".join(str(p) for p in error.absolute_path)
+                yield Problem(_pointer(where), f"example does not match its schema at '{at}': {_short(error)}")
+
+
+def _looks_like_schema(node: Mapping[str, Any]) -> bool:
+    return any(key in node for key in ("type", "pattern", "enum", "format", "properties", "oneOf", "allOf"))
+
+
+def _is_schema_location(parts: tuple[Any, ...]) -> bool:
+    return "schemas" in parts or "schema" in parts or "properties" in parts
+
+
+def _short(error: Any) -> str:
+    from jsonschema.exceptions import best_match
+
+    best = best_match(error.context) if error.context else error
+    return str(best.message)
+
+
+def _descriptions(document: Mapping[str, Any]) -> Iterator[Problem]:
+    for parts, node in _walk(document):
+        if not (isinstance(node, Mapping) and isinstance(node.get("properties"), Mapping)):
+            continue
+        if parts and parts[-1] == "properties":
+            continue  # a property that happens to be named "properties" is data, not a schema
+        for name, prop in node["properties"].items():
+            target = prop
+            if isinstance(prop, Mapping) and "$ref" in prop:
+                target = resolve_pointer(document, prop["$ref"])
+            if not (isinstance(target, Mapping) and str(target.get("description", "")).strip()):
+                yield Problem(_pointer((*parts, "properties", name)), "property has no description")
+
+
+def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
+    try:
+        contract = Contract.from_dict(document)
+    except SpecError as exc:
+        yield Problem(exc.pointer, exc.reason)
+        return
+    op = _pointer(("paths", contract.path, contract.method.lower()))
+    codes = [entry.code for entry in contract.error_codes]
+    if not codes:
+        yield Problem(f"{op}/x-error-codes/codes", "the error-code catalogue is empty")
+    for code in sorted({c for c in codes if codes.count(c) > 1}):
+        yield Problem(f"{op}/x-error-codes/codes", f"error code {code!r} is listed more than once")
+    for name, example in contract.response_examples().items():
+        fail_code = example.get("errorCode") if isinstance(example, Mapping) else None
+        if fail_code is not None and contract.error_code(str(fail_code)) is None:
+            yield Problem(
+                f"{op}/responses/200/content/application~1json/examples/{name}",
+                f"errorCode {fail_code!r} is not in x-error-codes",
+            )
+    if contract.hmac.max_clock_skew_seconds <= 0:
+        yield Problem(f"{op}/x-hmac-signing/maxClockSkewSeconds", "must be a positive number of seconds")
+    missing = {
+        contract.hmac.authorization_header,
+        contract.hmac.date_header,
+        contract.hmac.content_sha256_header,
+    } - set(contract.header_slots)
+    for header in sorted(missing):
+        yield Problem(f"{op}/parameters", f"the HMAC header slot {header!r} is not a declared header parameter")

@@ -1,0 +1,29 @@
+"""Where the HMAC secret comes from: an environment variable or a file, never from code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from callback_core.errors import SecretError
+
+SECRET_ENV = "CARD_CALLBACK_HMAC_SECRET"
+
+
+def load_secret(environ: Mapping[str, str], secret_file: Path | None = None) -> str | None:
+    """The configured secret, or None when signing is off (nothing set, or set empty).
+
+    A file wins over the environment; one trailing newline is dropped (editors add it).
+    """
+    if secret_file is not None:
+        try:
+            raw = secret_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SecretError(f"cannot read {secret_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SecretError(f"{secret_file} is not UTF-8 text") from None
+        secret = raw.removesuffix("\n").removesuffix("\r")
+        if not secret:
+            raise SecretError(f"{secret_file} is empty")
+        return secret
+    return environ.get(SECRET_ENV) or None

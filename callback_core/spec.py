@@ -1,0 +1,295 @@
+"""Read the contract document: the callback operation, its schemas, examples and vendor extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema.protocols import Validator
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from callback_core.errors import SpecError
+
+DEADLINE_EXTENSION = "x-response-deadline-seconds"
+ERROR_CODES_EXTENSION = "x-error-codes"
+HMAC_EXTENSION = "x-hmac-signing"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def bundled_document(name: str) -> Path:
+    """A document shipped under `openapi/` (a repo checkout, or `callback_core/openapi` in a wheel)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "openapi" / name, here / "openapi" / name):
+        if candidate.is_file():
+            return candidate
+    raise SpecError(name, "this bundled document is missing from the installation")
+
+
+def bundled_spec_path() -> Path:
+    """The contract document shipped with the toolkit."""
+    return bundled_document("card-callback.yaml")
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Parse a YAML or JSON document into a dict, with one clear error for each way it can fail."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), f"cannot be read: {exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), f"is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise SpecError(str(path), "is not an OpenAPI document (the top level is not a mapping)")
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """One entry of the FAIL error-code catalogue."""
+
+    code: str
+    meaning: str
+    retryable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HmacScheme:
+    """The announced HMAC scheme, as the document describes it."""
+
+    status: str
+    algorithm: str
+    signed_headers: tuple[str, ...]
+    max_clock_skew_seconds: int
+    authorization_header: str
+    date_header: str
+    content_sha256_header: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The card-callback operation of a contract document, with what the tools read from it."""
+
+    document: Mapping[str, Any] = field(repr=False)
+    source: str
+    path: str
+    method: str
+    operation_id: str
+    deadline_seconds: float
+    error_codes: tuple[ErrorCode, ...]
+    error_codes_provisional: bool
+    hmac: HmacScheme
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> Contract:
+        path = path or bundled_spec_path()
+        return cls.from_dict(read_document(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any], source: str = "<document>") -> Contract:
+        path, method, operation = _callback_operation(document, source)
+        op = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+        deadline = operation[DEADLINE_EXTENSION]
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0:
+            raise SpecError(
+                source,
+                f"{DEADLINE_EXTENSION} must be a positive number, not {deadline!r}",
+                f"{op}/{DEADLINE_EXTENSION}",
+            )
+        codes, provisional = _error_codes(operation.get(ERROR_CODES_EXTENSION), source, op)
+        return cls(
+            document=document,
+            source=source,
+            path=path,
+            method=method.upper(),
+            operation_id=str(operation.get("operationId", "")),
+            deadline_seconds=float(deadline),
+            error_codes=codes,
+            error_codes_provisional=provisional,
+            hmac=_hmac_scheme(operation.get(HMAC_EXTENSION), source, op),
+        )
+
+    @property
+    def operation(self) -> Mapping[str, Any]:
+        return self.document["paths"][self.path][self.method.lower()]  # type: ignore[no-any-return]
+
+    def error_code(self, code: str) -> ErrorCode | None:
+        return next((entry for entry in self.error_codes if entry.code == code), None)
+
+    def resolve(self, node: Any) -> Any:
+        """Follow local `$ref`s until a node that is not a reference."""
+        seen: set[str] = set()
+        while isinstance(node, Mapping) and "$ref" in node:
+            ref = node["$ref"]
+            if ref in seen:
+                raise SpecError(self.source, f"circular $ref {ref}")
+            seen.add(ref)
+            node = resolve_pointer(self.document, ref, self.source)
+        return node
+
+    def _media(self, node: Any, media_type: str, where: str) -> Mapping[str, Any]:
+        content = self.resolve(node).get("content", {})
+        if media_type not in content:
+            raise SpecError(self.source, f"{where} has no {media_type} content")
+        return content[media_type]  # type: ignore[no-any-return]
+
+    @cached_property
+    def request_schema(self) -> Mapping[str, Any]:
+        media = self._media(self.operation.get("requestBody", {}), "application/json", "the request body")
+        return media["schema"]  # type: ignore[no-any-return]
+
+    @cached_property
+    def response_schema(self) -> Mapping[str, Any]:
+        media = self._media(self.operation["responses"].get("200", {}), "application/json", "response 200")
+        return media["schema"]  # type: ignore[no-any-return]
+
+    @cached_property
+    def statuses(self) -> tuple[str, ...]:
+        """Every `status` value the response schema admits, in document order."""
+        found: list[str] = []
+        for variant in _variants(self, self.response_schema):
+            status = self.resolve(variant).get("properties", {}).get("status", {})
+            for value in self.resolve(status).get("enum", []):
+                if value not in found:
+                    found.append(value)
+        return tuple(found)
+
+    @cached_property
+    def documented_statuses(self) -> frozenset[int]:
+        return frozenset(int(code) for code in self.operation["responses"] if str(code).isdigit())
+
+    @cached_property
+    def header_slots(self) -> tuple[str, ...]:
+        """The header parameters the operation reserves (the HMAC slots)."""
+        params = (self.resolve(p) for p in self.operation.get("parameters", []))
+        return tuple(p["name"] for p in params if p.get("in") == "header")
+
+    def _validator(self, schema: Mapping[str, Any]) -> Validator:
+        root = {**schema, "components": self.document.get("components", {})}
+        return OAS30Validator(root, format_checker=oas30_format_checker)
+
+    @cached_property
+    def _request_validator(self) -> Validator:
+        return self._validator(self.request_schema)
+
+    @cached_property
+    def _response_validator(self) -> Validator:
+        return self._validator(self.response_schema)
+
+    def request_errors(self, body: Any) -> list[str]:
+        """Why `body` is not a valid callback request (empty when it is)."""
+        return _messages(self._request_validator, body)
+
+    def response_errors(self, body: Any) -> list[str]:
+        """Why `body` is not a valid 200 answer (empty when it is)."""
+        return _messages(self._response_validator, body)
+
+    def request_examples(self) -> dict[str, Any]:
+        media = self._media(self.operation["requestBody"], "application/json", "the request body")
+        return {name: self.resolve(ex)["value"] for name, ex in media.get("examples", {}).items()}
+
+    def response_examples(self) -> dict[str, Any]:
+        media = self._media(self.operation["responses"]["200"], "application/json", "response 200")
+        return {name: self.resolve(ex)["value"] for name, ex in media.get("examples", {}).items()}
+
+
+def resolve_pointer(document: Mapping[str, Any], ref: str, source: str = "<document>") -> Any:
+    """The node a local `#/...` reference points at, or SpecError naming the dangling reference."""
+    if not ref.startswith("#"):
+        raise SpecError(source, f"only local references are supported, not {ref!r}")
+    node: Any = document
+    for raw in ref[1:].split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            raise SpecError(source, f"$ref {ref!r} does not resolve")
+    return node
+
+
+def _messages(validator: Validator, instance: Any) -> list[str]:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    out = []
+    for error in errors:
+        where = "/".join(str(p) for p in error.absolute_path)
+        out.append(f"{where or '(body)'}: {_best(error).message}")
+    return out
+
+
+def _best(error: Any) -> Any:
+    # For oneOf failures the message is the whole instance; the deepest cause says what is wrong.
+    from jsonschema.exceptions import best_match
+
+    return best_match(error.context) if error.context else error
+
+
+def _variants(contract: Contract, schema: Mapping[str, Any]) -> list[Any]:
+    schema = contract.resolve(schema)
+    return list(schema.get("oneOf") or schema.get("anyOf") or [schema])
+
+
+def _callback_operation(document: Mapping[str, Any], source: str) -> tuple[str, str, Mapping[str, Any]]:
+    paths = document.get("paths")
+    if not isinstance(paths, Mapping):
+        raise SpecError(source, "has no paths")
+    found = [
+        (path, method, op)
+        for path, item in paths.items()
+        if isinstance(item, Mapping)
+        for method, op in item.items()
+        if method in HTTP_METHODS and isinstance(op, Mapping) and DEADLINE_EXTENSION in op
+    ]
+    if len(found) != 1:
+        raise SpecError(
+            source,
+            f"needs exactly one operation with {DEADLINE_EXTENSION} (the card callback), found {len(found)}",
+            "#/paths",
+        )
+    return found[0]
+
+
+def _error_codes(raw: Any, source: str, op: str) -> tuple[tuple[ErrorCode, ...], bool]:
+    where = f"{op}/{ERROR_CODES_EXTENSION}"
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("codes"), list):
+        raise SpecError(source, f"{ERROR_CODES_EXTENSION} must be a mapping with a list of codes", where)
+    codes = []
+    for index, entry in enumerate(raw["codes"]):
+        if not (
+            isinstance(entry, Mapping)
+            and isinstance(entry.get("code"), str)
+            and isinstance(entry.get("meaning"), str)
+            and isinstance(entry.get("retryable"), bool)
+        ):
+            raise SpecError(
+                source, "needs code (string), meaning (string), retryable (boolean)", f"{where}/codes/{index}"
+            )
+        codes.append(ErrorCode(entry["code"], entry["meaning"], entry["retryable"]))
+    return tuple(codes), bool(raw.get("provisional", False))
+
+
+def _hmac_scheme(raw: Any, source: str, op: str) -> HmacScheme:
+    where = f"{op}/{HMAC_EXTENSION}"
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("headers"), Mapping):
+        raise SpecError(source, f"{HMAC_EXTENSION} must be a mapping with headers", where)
+    headers = raw["headers"]
+    try:
+        return HmacScheme(
+            status=str(raw.get("status", "announced")),
+            algorithm=str(raw["algorithm"]),
+            signed_headers=tuple(str(h) for h in raw["signedHeaders"]),
+            max_clock_skew_seconds=int(raw["maxClockSkewSeconds"]),
+            authorization_header=str(headers["authorization"]),
+            date_header=str(headers["date"]),
+            content_sha256_header=str(headers["contentSha256"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SpecError(source, f"{HMAC_EXTENSION} is incomplete: {exc}", where) from None

@@ -1,0 +1,56 @@
+"""The `card-callback` click group and the `lint` command; other commands live beside it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from callback_core.errors import SpecError
+from callback_core.lint import format_problem, lint
+from callback_core.spec import bundled_spec_path, read_document
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="card-callback")
+def main() -> None:
+    """Contract tests and a reference PSP for the Vipps MobilePay card callback."""
+
+
+@main.command("lint")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def lint_command(path: Path | None) -> None:
+    """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
+    path = path or bundled_spec_path()
+    try:
+        document = read_document(path)
+    except SpecError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    problems = lint(document)
+    for problem in problems:
+        click.echo(f"{path}: {format_problem(problem)}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {path}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: OK")
+
+
+def _register_optional_commands() -> None:
+    # Each command lives in its own module so that the server, the suite and the simulator can change
+    # independently; a module that is not there yet simply adds no command.
+    import importlib
+
+    for module_name in ("card_callback.serve", "card_callback.test", "card_callback.send"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register_optional_commands()

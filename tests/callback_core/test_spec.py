@@ -1,0 +1,117 @@
+"""The contract document enforces every rule of the description with a plain validator."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from callback_core.errors import SpecError
+from callback_core.spec import Contract
+
+
+def test_description_example_is_valid(contract: Contract, token_callback: dict[str, Any]) -> None:
+    assert contract.request_errors(token_callback) == []
+
+
+def test_pan_example_is_valid(contract: Contract) -> None:
+    assert contract.request_errors(contract.request_examples()["panCallback"]) == []
+
+
+def _broken(body: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return body
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (["networkToken"], _DELETE, "networkToken"),
+        (["cardIssuedInCountryCode"], "DNK", "cardIssuedInCountryCode"),
+        (["merchantSerialNumber"], "12", "merchantSerialNumber"),
+        (["networkToken", "expiryMonth"], "13", "networkToken/expiryMonth"),
+        (["paymentInstrument"], "CARD", ""),
+        (["pspReference"], _DELETE, "pspReference"),
+        (["softDeclineCompletedRedirectUrl"], _DELETE, "softDeclineCompletedRedirectUrl"),
+        (["networkToken", "tokenType"], "AMEX", "networkToken/tokenType"),
+        (["networkToken", "number"], "1" * 20, "networkToken/number"),
+        (["maskedCardNumber"], "4796948512341234", "maskedCardNumber"),
+    ],
+)
+def test_broken_requests_are_rejected(
+    contract: Contract, token_callback: dict[str, Any], path: list[str], value: Any, expected: str
+) -> None:
+    errors = contract.request_errors(_broken(token_callback, path, value))
+    assert errors, f"{path} = {value!r} was accepted"
+    assert any(expected in error for error in errors), errors
+
+
+def test_pan_request_without_encrypted_pan_is_rejected(contract: Contract) -> None:
+    body = copy.deepcopy(contract.request_examples()["panCallback"])
+    del body["encryptedPan"]
+    assert any("encryptedPan" in error for error in contract.request_errors(body))
+
+
+def test_unknown_request_properties_are_allowed(contract: Contract, token_callback: dict[str, Any]) -> None:
+    token_callback["amount"] = {"value": 1000, "currency": "NOK"}
+    token_callback["cardInfo"] = {"maskedCardNumber": "47969485XXXX1234"}
+    token_callback["networkToken"]["somethingNew"] = True
+    assert contract.request_errors(token_callback) == []
+
+
+@pytest.mark.parametrize("name", ["reserve", "capture", "fail", "softDecline"])
+def test_response_examples_are_valid(contract: Contract, name: str) -> None:
+    assert contract.response_errors(contract.response_examples()[name]) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"status": "SOFT_DECLINE"}, "softDeclineRedirectUrl"),
+        ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "not a url"}, "uri"),
+        ({"status": "FAIL", "errorMessage": "Refused"}, "errorCode"),
+        ({"status": "FAIL", "errorCode": "51"}, "errorMessage"),
+        ({"status": "RESERVED"}, ""),
+        ({"networkTransactionReference": "1"}, ""),
+        ({"status": "RESERVE", "networkTransactionReference": 123}, ""),
+    ],
+)
+def test_broken_responses_are_rejected(contract: Contract, body: dict[str, Any], expected: str) -> None:
+    errors = contract.response_errors(body)
+    assert errors, f"{body} was accepted"
+    assert any(expected in error for error in errors), errors
+
+
+def test_extensions_are_read_from_the_document(contract: Contract) -> None:
+    assert contract.deadline_seconds == 20
+    assert contract.statuses == ("RESERVE", "CAPTURE", "FAIL", "SOFT_DECLINE")
+    assert contract.header_slots == ("Authorization", "X-Ms-Date", "X-Ms-Content-Sha256")
+    assert contract.hmac.max_clock_skew_seconds == 300
+    assert contract.error_codes_provisional is True
+    stolen = contract.error_code("43")
+    assert stolen is not None and stolen.retryable is False
+    funds = contract.error_code("51")
+    assert funds is not None and funds.retryable is True
+    assert {400, 401, 409, 413, 415, 500} <= contract.documented_statuses
+
+
+def test_a_changed_deadline_is_what_the_tools_see(document: dict[str, Any]) -> None:
+    document["paths"]["/psp-makepayment"]["post"]["x-response-deadline-seconds"] = 7.5
+    assert Contract.from_dict(document).deadline_seconds == 7.5
+
+
+def test_a_document_without_the_callback_operation_is_refused(document: dict[str, Any]) -> None:
+    del document["paths"]["/psp-makepayment"]["post"]["x-response-deadline-seconds"]
+    with pytest.raises(SpecError, match="exactly one operation"):
+        Contract.from_dict(document)
