@@ -1,0 +1,63 @@
+"""`make run`: start the reference server, run the contract suite against it, stop the server.
+
+Both sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET, so exporting it runs the signed suite.
+Extra arguments are passed to `card-callback test` (e.g. `--max-examples 20`); the exit code is the suite's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the reference server exited with {server.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the reference server did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def main(argv: list[str]) -> int:
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
+        server = subprocess.Popen(
+            [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--db", str(Path(tmp) / "reference.sqlite3")],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_listening(port, server)
+            url = f"http://127.0.0.1:{port}/psp-makepayment"
+            print(f"reference server on {url} (pid {server.pid}); running the contract suite", flush=True)
+            return subprocess.call([str(BIN / "card-callback"), "test", url, *argv])
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main(sys.argv[1:]))
