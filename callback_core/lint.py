@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -161,3 +162,50 @@ def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     } - set(contract.header_slots)
     for header in sorted(missing):
         yield Problem(f"{op}/parameters", f"the HMAC header slot {header!r} is not a declared header parameter")
+
+
+PAYLOAD_PREFIXES = ("request-", "response-")
+
+
+def lint_payload(contract: Contract, name: str, raw: bytes) -> list[Problem]:
+    """Problems of one example payload file, located by JSON pointers into the payload.
+
+    `request-*.json` is checked against the callback request schema, `response-*.json` against the 200
+    answer (a FAIL's `errorCode` must also be in the catalogue); any other name is itself a problem.
+    """
+    if name.startswith("request-"):
+        schema = contract.request_schema
+    elif name.startswith("response-"):
+        schema = contract.response_schema
+    else:
+        return [Problem("#", "a payload file name must start with 'request-' or 'response-'")]
+    duplicates: list[str] = []
+    try:
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_remember_duplicates(duplicates))
+    except UnicodeDecodeError:
+        return [Problem("#", "is not UTF-8")]
+    except json.JSONDecodeError as exc:
+        return [Problem("#", f"is not valid JSON: {exc}")]
+    problems = [Problem("#", f"key {key!r} appears more than once in one object") for key in duplicates]
+    errors = _validator(contract.document, schema).iter_errors(body)
+    for error in sorted(errors, key=lambda e: [str(part) for part in e.absolute_path]):
+        where = _pointer(list(error.absolute_path)) if error.absolute_path else "#"
+        problems.append(Problem(where, _short(error)))
+    if name.startswith("response-") and isinstance(body, Mapping) and "errorCode" in body:
+        code = body["errorCode"]
+        if isinstance(code, str) and contract.error_code(code) is None:
+            problems.append(Problem("#/errorCode", f"errorCode {code!r} is not in x-error-codes"))
+    return problems
+
+
+def _remember_duplicates(found: list[str]) -> Any:
+    # json.loads keeps the last of duplicate keys silently; a PSP parser may keep the first.
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                found.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    return hook

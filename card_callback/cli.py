@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from callback_core.errors import SpecError
-from callback_core.lint import format_problem, lint
-from callback_core.spec import bundled_spec_path, read_document
+from callback_core.lint import format_problem, lint, lint_payload
+from callback_core.spec import Contract, bundled_spec_path, read_document
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,14 @@ def main() -> None:
 
 @main.command("lint")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def lint_command(path: Path | None) -> None:
+@click.option(
+    "--payloads",
+    "payloads_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also check the example payloads in DIR: request-*.json against the request schema, "
+    "response-*.json against the 200 answer.",
+)
+def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
     path = path or bundled_spec_path()
     try:
@@ -35,6 +42,25 @@ def lint_command(path: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s) in {path}", err=True)
         sys.exit(1)
     click.echo(f"{path}: OK")
+    if payloads_dir is not None:
+        _lint_payloads(Contract.from_dict(document, source=str(path)), payloads_dir)
+
+
+def _lint_payloads(contract: Contract, directory: Path) -> None:
+    files = sorted(p for p in directory.glob("*.json") if p.is_file())
+    if not files:
+        # A directory with nothing to check would otherwise pass silently.
+        click.echo(f"error: {directory} holds no *.json payload files", err=True)
+        sys.exit(1)
+    count = 0
+    for file in files:
+        for problem in lint_payload(contract, file.name, file.read_bytes()):
+            click.echo(f"{file}: {format_problem(problem)}")
+            count += 1
+    if count:
+        click.echo(f"{count} problem(s) in the payloads of {directory}", err=True)
+        sys.exit(1)
+    click.echo(f"{directory}: {len(files)} payload(s) OK")
 
 
 def _register_optional_commands() -> None:
