@@ -1,0 +1,233 @@
+"""`make bench`: reference server vs bare Starlette, contract suite vs Schemathesis, server memory.
+
+Everything runs in one go on this machine, server pinned to CPU 0 and load generator to CPU 1, so the
+ratios are comparable even though absolute figures drift between runs and machines.
+Results: a table on stdout and JSON in artifacts/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LUA = Path(__file__).resolve().parent / "callback.lua"
+sys.path.insert(0, str(ROOT))
+
+from callback_core.signing import http_date, sign  # noqa: E402
+from callback_core.spec import Contract  # noqa: E402
+
+CONTRACT = Contract.from_file()
+PATH = CONTRACT.path
+SERVER_CPU, LOAD_CPU = "0", "1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
+
+
+@contextmanager
+def server(argv: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        pinned(SERVER_CPU, argv),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"server {argv} exited with {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"server {argv} did not listen within 30 s") from None
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def body_template() -> str:
+    body = dict(CONTRACT.request_examples()["tokenCallback"])
+    body["authorizationAttemptId"] = "ATTEMPT_ID"
+    return json.dumps(body, separators=(",", ":"))
+
+
+def signed_requests(secret: str, port: int, count: int, folder: Path) -> Path:
+    """Pre-signed distinct callbacks for wrk, whose Lua has no HMAC."""
+    path = folder / "signed.tsv"
+    date = http_date(datetime.now(UTC))
+    template = body_template()
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(count):
+            body = template.replace("ATTEMPT_ID", str(uuid.uuid4())).encode()
+            headers = sign(secret, method="POST", path_and_query=PATH, host=f"127.0.0.1:{port}", body=body, date=date)
+            out.write(f"{headers.authorization}\t{headers.date}\t{headers.content_sha256}\t{body.decode()}\n")
+    return path
+
+
+def wrk(port: int, seconds: float, connections: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    argv = pinned(LOAD_CPU, [
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA),
+        f"http://127.0.0.1:{port}{PATH}",
+    ])
+    run_env = {**os.environ, "BODY_TEMPLATE": body_template(), "CALLBACK_PATH": PATH, **(env or {})}
+    out = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=seconds + 600, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    if result["non_2xx"] or result["socket_errors"]:
+        result["warning"] = f"{result['non_2xx']} non-2xx answers, {result['socket_errors']} socket errors"
+    return result
+
+
+def rss_kib(pid: int) -> int:
+    for proc_pid in [pid, *children(pid)]:
+        status = Path(f"/proc/{proc_pid}/status").read_text()
+        if "uvicorn" in Path(f"/proc/{proc_pid}/cmdline").read_text() or proc_pid == pid:
+            rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return rss
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def reference_argv(port: int, db: Path) -> list[str]:
+    return [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
+
+
+def bare_argv(port: int) -> list[str]:
+    return [str(BIN / "uvicorn"), "--app-dir", str(ROOT / "benchmarks"), "bare_app:app", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+
+
+def throughput(seconds: float, connections: int, tmp: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    port = free_port()
+    with server(bare_argv(port), port):
+        wrk(port, 2, connections)
+        results["bare_starlette"] = wrk(port, seconds, connections)
+    port = free_port()
+    with server(reference_argv(port, tmp / "plain.sqlite3"), port, {"CARD_CALLBACK_HMAC_SECRET": ""}):
+        wrk(port, 2, connections)
+        results["reference"] = wrk(port, seconds, connections)
+    secret = uuid.uuid4().hex
+    port = free_port()
+    with server(reference_argv(port, tmp / "hmac.sqlite3"), port, {"CARD_CALLBACK_HMAC_SECRET": secret}):
+        estimate = int(results["reference"]["rps"] * (seconds + 3) * 1.5) + 1000
+        signed = signed_requests(secret, port, estimate, tmp)
+        wrk(port, 2, connections, {"SIGNED_FILE": str(signed)})
+        results["reference_hmac"] = wrk(port, seconds, connections, {"SIGNED_FILE": str(signed)})
+    bare = results["bare_starlette"]["rps"]
+    results["ratio"] = results["reference"]["rps"] / bare
+    results["ratio_hmac"] = results["reference_hmac"]["rps"] / bare
+    return results
+
+
+def memory(total: int, tmp: Path, rps_estimate: float) -> dict[str, Any]:
+    # wrk runs for its whole duration even when the Lua script stops sending (STOP_AFTER), so the
+    # duration is sized from the measured rate: STOP_AFTER caps the count, the duration bounds the time.
+    def seconds_for(count: int) -> float:
+        return min(900.0, count / max(rps_estimate, 50.0) * 1.3 + 3)
+
+    port = free_port()
+    with server(reference_argv(port, tmp / "memory.sqlite3"), port, {"CARD_CALLBACK_HMAC_SECRET": ""}) as proc:
+        first = wrk(port, seconds_for(1000), 50, {"STOP_AFTER": "1000"})
+        after_1k = rss_kib(proc.pid)
+        remaining = total - first["requests"]
+        rest = wrk(port, seconds_for(remaining), 50, {"STOP_AFTER": str(remaining)})
+        after_all = rss_kib(proc.pid)
+    return {
+        "callbacks_first": first["requests"],
+        "callbacks_total": first["requests"] + rest["requests"],
+        "rss_kib_after_1k": after_1k,
+        "rss_kib_after_total": after_all,
+        "growth": after_all / after_1k - 1,
+    }
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = ["benchmark                          req/s     p50 ms   p99 ms   note"]
+    for name in ("bare_starlette", "reference", "reference_hmac"):
+        row = results["throughput"][name]
+        lines.append(
+            f"{name:<30} {row['rps']:>9.0f} {row['p50_us'] / 1000:>9.1f} {row['p99_us'] / 1000:>8.1f}   "
+            f"{row.get('warning', '')}"
+        )
+    t = results["throughput"]
+    lines.append(f"reference / bare: {t['ratio']:.2f} (target >= 0.5); with HMAC: {t['ratio_hmac']:.2f}")
+    if "suite" in results:
+        s = results["suite"]
+        lines.append(
+            f"contract suite {s['suite_cases_per_s']:.1f} cases/s, schemathesis {s['schemathesis_cases_per_s']:.1f}"
+            f" cases/s: ratio {s['ratio']:.2f} (target >= 0.9)"
+        )
+    if "memory" in results:
+        m = results["memory"]
+        lines.append(
+            f"memory: {m['rss_kib_after_1k'] / 1024:.1f} MiB after {m['callbacks_first']} callbacks, "
+            f"{m['rss_kib_after_total'] / 1024:.1f} MiB after {m['callbacks_total']}: "
+            f"{m['growth'] * 100:+.1f}% (target <= +10%)"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement time per throughput run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--memory-callbacks", type=int, default=100_000)
+    parser.add_argument("--skip", action="append", default=[], choices=["throughput", "suite", "memory"])
+    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench.json")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="card-callback-bench-") as folder:
+        tmp = Path(folder)
+        if "throughput" not in args.skip:
+            results["throughput"] = throughput(args.seconds, args.connections, tmp)
+        if "memory" not in args.skip:
+            rps = results.get("throughput", {}).get("reference", {}).get("rps", 500.0)
+            results["memory"] = memory(args.memory_callbacks, tmp, rps)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if "throughput" in results:
+        print(format_table(results))
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
