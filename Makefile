@@ -28,7 +28,7 @@ browser: ## Install Debian's Chromium for the browser tests, when it is missing
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: install ## Lint the contract document and the code (ruff, mypy --strict)
-	$(BIN)/card-callback lint
+	$(BIN)/card-callback lint --payloads examples/payloads
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -42,7 +42,10 @@ serve: install ## Serve the reference PSP on http://127.0.0.1:8080 (Swagger UI a
 	$(BIN)/card-callback serve
 
 bench: install ## Benchmarks: server throughput, suite speed, memory (prints a table, writes JSON)
-	$(PY) benchmarks/run.py
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing Debian's wrk (load generator)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
