@@ -1,0 +1,209 @@
+"""The `send` and `sign` commands: play Vipps MobilePay's side of one card callback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import httpx
+
+from callback_core.errors import CardCallbackError
+from callback_core.secrets import SECRET_ENV, load_secret
+from callback_core.signing import SignedHeaders, http_date, sign
+from callback_core.spec import Contract
+from simulator.callbacks import DEFAULT_LAST4, Callback, for_card, from_bytes, from_example
+from simulator.report import format_json, format_text
+from simulator.session import DEFAULT_MAX_RETRIES, Settings, ThreeDSMode, simulate_sync
+from simulator.transport import signing_target
+
+EXIT_ANSWERED = 0
+EXIT_FINAL = 1
+EXIT_USAGE = 2
+
+SEND_EPILOG = f"""\b
+Exit status:
+  0  the PSP answered within the contract (RESERVE, CAPTURE, FAIL or SOFT_DECLINE)
+  1  the answer was final: ERROR (HTTP 500 or other non-200, invalid body, no answer) or TIMEOUT
+  2  bad options or unreadable input (nothing was sent)
+
+\b
+The callback is HMAC-signed when a secret is configured ({SECRET_ENV} or --hmac-secret-file).
+With --json, elapsedMs is the whole run; each attempt has its own.
+"""
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _secret(secret_file: Path | None) -> str | None:
+    try:
+        return load_secret(os.environ, secret_file)
+    except CardCallbackError as exc:
+        _fail(str(exc))
+
+
+def _contract(spec: Path | None) -> Contract:
+    try:
+        return Contract.from_file(spec)
+    except CardCallbackError as exc:
+        _fail(str(exc))
+
+
+def _target(url: str) -> tuple[str, str]:
+    """The Host and raw path-and-query of `url`, or one clear line when it cannot be sent to."""
+    if not url.lower().startswith(("http://", "https://")):
+        _fail(f"the URL must be http:// or https://, not {url!r}")
+    try:
+        return signing_target(url)
+    except KeyError:
+        _fail(f"the URL {url!r} has no host")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        _fail(f"invalid URL {url!r}: {exc}")
+
+
+def _build(contract: Contract, card_last4: str | None, example: str | None, body_file: Path | None) -> Callback:
+    chosen = [
+        name
+        for name, value in (("--card-last4", card_last4), ("--example", example), ("--body-file", body_file))
+        if value is not None
+    ]
+    if len(chosen) > 1:
+        _fail(f"choose one of {', '.join(chosen)}")
+    try:
+        if example is not None:
+            return from_example(contract, example)
+        if body_file is not None:
+            try:
+                raw = body_file.read_bytes()
+            except OSError as exc:
+                _fail(f"cannot read {body_file}: {exc.strerror or exc}")
+            return from_bytes(contract, raw)
+        return for_card(card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
+    except CardCallbackError as exc:
+        _fail(str(exc))
+
+
+@click.command("send", epilog=SEND_EPILOG)
+@click.argument("url")
+@click.option("--card-last4", metavar="NNNN", help=f"Generate a callback for this test card (default {DEFAULT_LAST4}).")
+@click.option("--example", metavar="NAME", help="Send a request example of the document (e.g. tokenCallback).")
+@click.option(
+    "--body-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Send this file's bytes as they are (an invalid callback is sent anyway, with a warning).",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Answer deadline (default: the document's x-response-deadline-seconds).",
+)
+@click.option(
+    "--retry",
+    is_flag=True,
+    help=f"After a retryable FAIL, retry as the user may (new authorizationAttemptId, "
+    f"at most {DEFAULT_MAX_RETRIES} times).",
+)
+@click.option(
+    "--complete-3ds",
+    "complete_3ds",
+    type=click.Choice([m.value for m in ThreeDSMode]),
+    default="auto",
+    show_default=True,
+    help="After SOFT_DECLINE: auto completes (approve) only the reference server's 3-D Secure page; "
+    "approve/reject posts that decision on any page following the same protocol; off stops there.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option(
+    "--hmac-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}; unset: unsigned).",
+)
+@click.option(
+    "--spec", type=click.Path(dir_okay=False, path_type=Path), help="The contract document (default: the bundled one)."
+)
+def send_command(
+    url: str,
+    card_last4: str | None,
+    example: str | None,
+    body_file: Path | None,
+    deadline: float | None,
+    retry: bool,
+    complete_3ds: str,
+    as_json: bool,
+    hmac_secret_file: Path | None,
+    spec: Path | None,
+) -> None:
+    """Send one card callback to URL as Vipps MobilePay would, and judge the answer as the app does."""
+    _target(url)
+    contract = _contract(spec)
+    callback = _build(contract, card_last4, example, body_file)
+    settings = Settings(
+        url=url,
+        deadline_seconds=deadline if deadline is not None else contract.deadline_seconds,
+        secret=_secret(hmac_secret_file),
+        retry=retry,
+        complete_3ds=ThreeDSMode(complete_3ds),
+    )
+    for warning in callback.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    run = simulate_sync(contract, callback, settings)
+    click.echo(format_json(run) if as_json else format_text(run))
+    sys.exit(EXIT_ANSWERED if run.verdict.outcome.answered else EXIT_FINAL)
+
+
+def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in headers.as_dict(contract.hmac).items())
+
+
+@click.command("sign")
+@click.option("--url", required=True, help="The full callback URL (its Host and raw path and query are signed).")
+@click.option(
+    "--body-file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The body; its bytes are signed exactly as they are in the file.",
+)
+@click.option("--date", "date", metavar="HTTP-DATE", help="The X-Ms-Date to sign (default: now).")
+@click.option("--method", default="POST", show_default=True, help="The HTTP method in the signed string.")
+@click.option(
+    "--hmac-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}).",
+)
+def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_secret_file: Path | None) -> None:
+    """Print the X-Ms-Date, X-Ms-Content-Sha256 and Authorization headers that sign a request."""
+    host, path_and_query = _target(url)
+    secret = _secret(hmac_secret_file)
+    if secret is None:
+        _fail(f"no HMAC secret: set {SECRET_ENV} or pass --hmac-secret-file")
+    if date is not None:
+        try:
+            valid = parsedate_to_datetime(date).tzinfo is not None
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            _fail(f"--date must be an HTTP date such as 'Thu, 30 Mar 2023 08:38:32 GMT', not {date!r}")
+    try:
+        body = body_file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {body_file}: {exc.strerror or exc}")
+    headers = sign(
+        secret,
+        method=method,
+        path_and_query=path_and_query,
+        host=host,
+        body=body,
+        date=date or http_date(datetime.now(UTC)),
+    )
+    click.echo(format_signed_headers(headers, Contract.from_file()))
+
+
+COMMANDS: list[click.Command] = [send_command, sign_command]

@@ -1,0 +1,183 @@
+"""Render a run for people (text) and machines (JSON), card data masked; pure functions returning text."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from simulator.session import Attempt, Run, ThreeDSStep
+
+MAX_TEXT = 2000  # of a non-JSON answer body in a report
+_LONG_DIGITS = re.compile(r"\d{12,19}")
+
+
+def mask_value(value: str) -> str:
+    """A card number keeps its last four digits; anything else (cryptogram, encrypted PAN) is hidden."""
+    if value.isdigit() and len(value) > 4:
+        return "X" * (len(value) - 4) + value[-4:]
+    return "***"
+
+
+def mask_callback(data: Mapping[str, Any]) -> dict[str, Any]:
+    masked = copy.deepcopy(dict(data))
+    token = masked.get("networkToken")
+    if isinstance(token, dict):
+        for key in ("number", "cryptogram"):
+            if isinstance(token.get(key), str):
+                token[key] = mask_value(token[key])
+    if isinstance(masked.get("encryptedPan"), str):
+        masked["encryptedPan"] = mask_value(masked["encryptedPan"])
+    return masked
+
+
+def card_values(run: Run) -> list[str]:
+    """Every card-data value sent in the run, to scrub from answers a PSP may have echoed them in."""
+    found: set[str] = set()
+    for attempt in run.attempts:
+        data = _json(attempt.sent.body)
+        if not isinstance(data, dict):
+            continue
+        token = data.get("networkToken")
+        candidates = [data.get("encryptedPan")]
+        if isinstance(token, dict):
+            candidates += [token.get("number"), token.get("cryptogram")]
+        found.update(v for v in candidates if isinstance(v, str) and len(v) >= 4)
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(text: str, values: Iterable[str]) -> str:
+    """`text` with every card-data value sent replaced by its mask."""
+    for value in values:
+        text = text.replace(value, mask_value(value))
+    return text
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    """The `--json` object: outcome, retryable, httpStatus, elapsedMs, userMessage, attempts."""
+    values = card_values(run)
+    return {
+        "outcome": str(run.verdict.outcome),
+        "retryable": run.verdict.retryable,
+        "httpStatus": run.http_status,
+        "elapsedMs": round(run.elapsed_ms),
+        "userMessage": scrub(run.verdict.user_message, values),
+        "attempts": [_attempt_dict(attempt, values) for attempt in run.attempts],
+    }
+
+
+def format_json(run: Run) -> str:
+    return json.dumps(run_to_dict(run), indent=2, ensure_ascii=False)
+
+
+def _attempt_dict(attempt: Attempt, values: list[str]) -> dict[str, Any]:
+    answer = attempt.answer
+    verdict = attempt.verdict
+    out: dict[str, Any] = {
+        "kind": attempt.kind,
+        "request": {
+            "method": attempt.sent.method,
+            "url": attempt.sent.url,
+            "headers": dict(attempt.sent.headers),
+            "body": _body(attempt.sent.body, values, request=True),
+        },
+        "answer": {
+            "httpStatus": answer.http_status,
+            "elapsedMs": round(answer.elapsed_ms),
+            "timedOut": answer.timed_out,
+            "contentType": answer.content_type,
+            "body": _body(answer.body, values, request=False) if answer.body else None,
+        },
+        "outcome": str(verdict.outcome),
+        "retryable": verdict.retryable,
+        "detail": scrub(verdict.detail, values),
+    }
+    if verdict.error_code is not None:
+        out["errorCode"] = verdict.error_code
+    if verdict.soft_decline_url is not None:
+        out["softDeclineRedirectUrl"] = verdict.soft_decline_url
+    if attempt.three_ds is not None:
+        out["threeDSecure"] = _three_ds_dict(attempt.three_ds)
+    return out
+
+
+def _three_ds_dict(step: ThreeDSStep) -> dict[str, Any]:
+    return {
+        "pageUrl": step.page_url,
+        "referenceServer": step.reference_server,
+        "decision": step.decision,
+        "httpStatus": step.post_status,
+        "location": step.location,
+        "completed": step.completed,
+        "detail": step.detail,
+    }
+
+
+def _body(raw: bytes, values: list[str], *, request: bool) -> Any:
+    data = _json(raw)
+    if request and isinstance(data, dict):
+        return mask_callback(data)
+    text = scrub(raw.decode("utf-8", "replace"), values)
+    if request:
+        # A hand-written body that is not an object may still hold a card number somewhere.
+        text = _LONG_DIGITS.sub(lambda m: mask_value(m.group()), text)
+    parsed = _json(text.encode("utf-8"))
+    if parsed is not None:
+        return parsed
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"... ({len(raw)} bytes)"
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def format_text(run: Run) -> str:
+    """A readable account: each attempt, the 3-D Secure step, and what the user ends up seeing."""
+    values = card_values(run)
+    lines: list[str] = []
+    for number, attempt in enumerate(run.attempts, start=1):
+        lines += _attempt_lines(number, attempt, values)
+    verdict = run.verdict
+    lines += [
+        "",
+        f"outcome:   {verdict.outcome}",
+        f"retryable: {'yes' if verdict.retryable else 'no'}",
+        f"user sees: {scrub(verdict.user_message, values)}",
+    ]
+    if run.attempts and verdict is not run.attempts[-1].verdict:
+        lines.append(f"why:       {scrub(verdict.detail, values)}")
+    lines.append(f"elapsed:   {round(run.elapsed_ms)} ms in {len(run.attempts)} callback(s)")
+    return "\n".join(lines)
+
+
+def _attempt_lines(number: int, attempt: Attempt, values: list[str]) -> list[str]:
+    sent = attempt.sent
+    data = _json(sent.body)
+    attempt_id = data.get("authorizationAttemptId") if isinstance(data, dict) else None
+    signing = "HMAC-signed" if sent.signed else "unsigned"
+    answer = attempt.answer
+    got = (
+        "no answer in time"
+        if answer.timed_out
+        else f"HTTP {answer.http_status}"
+        if answer.http_status is not None
+        else "no answer"
+    )
+    lines = [
+        f"#{number} {attempt.kind}: {sent.method} {sent.url} ({signing}, authorizationAttemptId {attempt_id})",
+        f"   {got} after {round(answer.elapsed_ms)} ms -> {attempt.verdict.outcome}: "
+        + scrub(attempt.verdict.detail, values),
+    ]
+    if attempt.verdict.outcome == "FAIL":
+        lines.append(f"   errorMessage: {scrub(attempt.verdict.user_message, values)}")
+    if attempt.verdict.soft_decline_url:
+        lines.append(f"   softDeclineRedirectUrl: {attempt.verdict.soft_decline_url}")
+    step = attempt.three_ds
+    if step is not None:
+        lines.append(f"   3-D Secure: {step.detail}")
+    return lines
