@@ -1,0 +1,71 @@
+"""Helpers for the example tests: start an example PSP as its own process, run the installed CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+CARD_CALLBACK = Path(sys.executable).with_name("card-callback")
+STARTUP_SECONDS = 30
+
+
+
+@contextmanager
+def running(script: Path, *, secret: str | None = None) -> Iterator[str]:
+    """Run `python script` with PORT=0 and yield the callback URL it prints on start-up."""
+    env = {k: v for k, v in os.environ.items() if k != "CARD_CALLBACK_HMAC_SECRET"}
+    env.update(PORT="0", HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+    if secret is not None:
+        env["CARD_CALLBACK_HMAC_SECRET"] = secret
+    process = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        url = _announced_url(process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _announced_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + STARTUP_SECONDS
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        match = re.search(r"listening on (http://\S+)", line)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"the example did not announce its URL:\n{''.join(seen)}")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The installed `card-callback` command, as a user runs it."""
+    full_env = {k: v for k, v in os.environ.items() if k != "CARD_CALLBACK_HMAC_SECRET"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(CARD_CALLBACK), *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def artifacts_dir() -> Path:
+    """Where tests keep files for a person to look at (gitignored)."""
+    path = ROOT / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
