@@ -1,0 +1,102 @@
+"""Building callbacks: generated ones are valid and fresh; files are kept byte for byte; follow-ups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from callback_core.spec import Contract
+from simulator.callbacks import (
+    for_card,
+    from_bytes,
+    from_example,
+    is_completion_url,
+    retry_callback,
+    second_callback,
+)
+from simulator.errors import NotAnObject, SimulatorError
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+@pytest.mark.parametrize("last4", ["0002", "0051", "0043", "3000", "0091", "1234"])
+def test_generated_callback_is_valid_and_ends_in_the_card(contract: Contract, last4: str) -> None:
+    callback = for_card(last4, now=NOW)
+    assert callback.data is not None
+    assert contract.request_errors(callback.data) == []
+    assert callback.data["maskedCardNumber"].endswith(last4)
+    token = callback.data["networkToken"]
+    assert _luhn_ok(token["number"])
+    assert token["expiryYear"] == "2029"
+    assert is_completion_url(callback.data["softDeclineCompletedRedirectUrl"])
+    assert callback.attempt_id in callback.data["softDeclineCompletedRedirectUrl"]
+
+
+def test_generated_callbacks_are_fresh_but_the_card_is_stable() -> None:
+    one, two = for_card("0051", now=NOW).data, for_card("0051", now=NOW).data
+    assert one is not None and two is not None
+    for key in ("authorizationAttemptId", "pspReference"):
+        assert one[key] != two[key]
+    assert one["networkToken"]["cryptogram"] != two["networkToken"]["cryptogram"]
+    assert one["networkToken"]["paymentAccountReference"] == two["networkToken"]["paymentAccountReference"]
+
+
+@pytest.mark.parametrize("last4", ["123", "12345", "12a4", "１２３４"])
+def test_last4_must_be_four_ascii_digits(last4: str) -> None:
+    with pytest.raises(SimulatorError, match="four digits"):
+        for_card(last4, now=NOW)
+
+
+def test_second_callback_keeps_the_attempt_and_renews_the_cryptogram() -> None:
+    first = for_card("3000", now=NOW)
+    second = second_callback(first)
+    assert first.data is not None and second.data is not None
+    assert second.attempt_id == first.attempt_id
+    assert second.completion_url == first.completion_url
+    assert second.data["networkToken"]["cryptogram"] != first.data["networkToken"]["cryptogram"]
+    without_cryptogram = {k: v for k, v in second.data.items() if k != "networkToken"}
+    assert without_cryptogram == {k: v for k, v in first.data.items() if k != "networkToken"}
+
+
+def test_retry_is_a_new_attempt_of_the_same_payment() -> None:
+    first = for_card("0051", now=NOW)
+    retry = retry_callback(first)
+    assert first.data is not None and retry.data is not None
+    assert retry.attempt_id != first.attempt_id
+    assert retry.data["pspReference"] == first.data["pspReference"]
+    assert retry.completion_url is not None and retry.attempt_id is not None
+    assert retry.attempt_id in retry.completion_url
+
+
+def test_retry_keeps_a_foreign_completion_url(contract: Contract) -> None:
+    example = from_example(contract, "tokenCallback")
+    assert retry_callback(example).completion_url == example.completion_url
+
+
+def test_body_file_bytes_are_kept_and_problems_become_warnings(contract: Contract) -> None:
+    raw = b'{ "pspReference": "x", "paymentInstrument": "TOKEN" }'
+    callback = from_bytes(contract, raw)
+    assert callback.body == raw
+    assert any("authorizationAttemptId" in warning for warning in callback.warnings)
+    assert from_bytes(contract, b"\xff\xfe").warnings[0].startswith("the body is not UTF-8")
+    assert from_bytes(contract, b"{oops").warnings[0].startswith("the body is not JSON")
+    not_object = from_bytes(contract, b"[1]")
+    assert not_object.data is None
+    with pytest.raises(NotAnObject):
+        retry_callback(not_object)
+
+
+def test_example_is_sent_as_written(contract: Contract) -> None:
+    callback = from_example(contract, "tokenCallback")
+    assert callback.data == contract.request_examples()["tokenCallback"]
+    assert callback.warnings == ()
+    assert from_bytes(contract, callback.body).warnings == ()
