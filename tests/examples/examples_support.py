@@ -19,40 +19,42 @@ STARTUP_SECONDS = 30
 
 
 @contextmanager
-def running(script: Path, *, secret: str | None = None) -> Iterator[str]:
-    """Run `python script` with PORT=0 and yield the callback URL it prints on start-up."""
+def running(script: Path, log: Path, *, secret: str | None = None) -> Iterator[str]:
+    """Run `python script` with PORT=0 and yield the callback URL it prints on start-up.
+
+    Its output goes to `log`, a file: a pipe nobody reads would fill up and stall the server.
+    """
     env = {k: v for k, v in os.environ.items() if k != "CARD_CALLBACK_HMAC_SECRET"}
     env.update(PORT="0", HOST="127.0.0.1", PYTHONUNBUFFERED="1")
     if secret is not None:
         env["CARD_CALLBACK_HMAC_SECRET"] = secret
-    process = subprocess.Popen(
-        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, str(script)], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        url = _announced_url(process)
-        yield url
+        yield _announced_url(process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
-def _announced_url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _announced_url(process: subprocess.Popen[bytes], log: Path) -> str:
     deadline = time.monotonic() + STARTUP_SECONDS
-    seen: list[str] = []
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        seen.append(line)
-        match = re.search(r"listening on (http://\S+)", line)
+        match = re.search(r"listening on (http://\S+)", log.read_text())
         if match:
             return match.group(1)
-    raise AssertionError(f"the example did not announce its URL:\n{''.join(seen)}")
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{process.args} did not announce its URL:\n{log.read_text()}")
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
