@@ -163,7 +163,7 @@ async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, exp
     try:
         async with asyncio.timeout(settings.deadline_seconds):
             page = await client.get(url, headers={"Accept": "text/html", "User-Agent": USER_AGENT})
-    except (TimeoutError, httpx.HTTPError, ValueError) as exc:
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         # In auto mode an unreachable page may simply be a real ACS this machine cannot reach.
         return ThreeDSStep(url, False, not auto, f"could not load the 3-D Secure page ({type(exc).__name__})")
     if page.status_code != 200:
@@ -188,7 +188,7 @@ async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, exp
                 content=urlencode(form.submission(decision)).encode("ascii"),
                 headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
             )
-    except (TimeoutError, httpx.HTTPError) as exc:
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         return dataclasses.replace(step, detail=f"posting the decision failed ({type(exc).__name__})")
     location = answer.headers.get("location")
     step = dataclasses.replace(step, post_status=answer.status_code, location=location)

@@ -18,14 +18,14 @@ from card_callback.cli import main
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp) -> Iterator[str]:
+def serve_in_thread(app: ASGIApp, *, lifespan: str = "off") -> Iterator[str]:
     """Serve `app` on 127.0.0.1 (a port the OS picks) until the block ends; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", ws="none", timeout_graceful_shutdown=1
+        app, log_level="warning", access_log=False, lifespan=lifespan, ws="none", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
