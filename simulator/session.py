@@ -72,7 +72,6 @@ class Attempt:
 class Run:
     """Every attempt of one payment and the verdict the user ends with."""
 
-    callback: Callback
     attempts: tuple[Attempt, ...]
     verdict: Verdict
     elapsed_ms: float
@@ -141,7 +140,7 @@ async def simulate(
         retries_left -= 1
         kind = "retry (new authorizationAttemptId)"
     elapsed = (time.perf_counter() - started) * 1000
-    return Run(callback, tuple(attempts), verdict, elapsed)
+    return Run(tuple(attempts), verdict, elapsed)
 
 
 async def _send(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -238,3 +239,26 @@ def test_bad_options_are_one_clear_line(args: list[str], message: str) -> None:
 def test_url_must_be_http() -> None:
     result = run_send("ftp://example.com/cb")
     assert result.exit_code == 2 and "must be http:// or https://" in result.stderr
+
+
+def _scrubbed(text: str) -> str:
+    text = re.sub(r"127\.0\.0\.1:\d+", "HOST", text)
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UUID", text)
+    return re.sub(r"\d+ ms", "N ms", text)
+
+
+def test_soft_decline_text_snapshot(psp: TestPsp) -> None:
+    result = run_send(f"{psp.base_url}/cards/ref", "--card-last4", "3000")
+    assert _scrubbed(result.stdout) == (
+        "#1 callback: POST http://HOST/cards/ref (unsigned, authorizationAttemptId UUID)\n"
+        "   HTTP 200 after N ms -> SOFT_DECLINE: 3-D Secure is needed\n"
+        "   softDeclineRedirectUrl: http://HOST/3ds/ref/UUID\n"
+        "   3-D Secure: approve -> 303 to softDeclineCompletedRedirectUrl\n"
+        "#2 second callback after 3-D Secure: POST http://HOST/cards/ref (unsigned, authorizationAttemptId UUID)\n"
+        "   HTTP 200 after N ms -> RESERVE: the payment was reserved\n"
+        "\n"
+        "outcome:   RESERVE\n"
+        "retryable: no\n"
+        "user sees: Payment approved\n"
+        "elapsed:   N ms in 2 callback(s)\n"
+    )
