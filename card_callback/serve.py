@@ -1,0 +1,88 @@
+"""The `card-callback serve` command: run the reference PSP with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import uvicorn
+
+from callback_core.errors import CardCallbackError
+from callback_core.secrets import SECRET_ENV, load_secret
+from callback_core.spec import Contract, bundled_spec_path
+
+DEFAULT_DB = Path("card-callback-reference.sqlite3")
+
+
+def format_startup(base_url: str, callback_path: str, db: Path, signing: str | None) -> str:
+    """What the server says when it starts; `signing` names where the secret came from, never the secret."""
+    hmac = f"required (secret from {signing})" if signing else f"not required ({SECRET_ENV} is unset or empty)"
+    return "\n".join(
+        [
+            "card-callback reference server",
+            f"  callback:      {base_url}{callback_path}",
+            f"  Swagger UI:    {base_url}/ui/",
+            f"  3-D Secure:    {base_url}/3ds/{{authorizationAttemptId}}",
+            f"  attempts:      {base_url}/attempts/{{authorizationAttemptId}}",
+            f"  database:      {db}",
+            f"  HMAC signing:  {hmac}",
+        ]
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                        flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port; the real one is printed).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database of attempts and their answers (created when missing).")
+@click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"File holding the HMAC secret (wins over ${SECRET_ENV}). Without either, no signature is required.")
+def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None) -> None:
+    """Serve the reference PSP: the card callback routed from the contract document, test cards, 3-D Secure."""
+    # Connexion imports starlette.testclient, which warns about httpx on import: noise for a server.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from reference_server import create_app
+
+    try:
+        secret = load_secret(os.environ, hmac_secret_file)
+        app = create_app(db_path=db, hmac_secret=secret)
+        callback_path = Contract.from_file(bundled_spec_path()).path
+    except CardCallbackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        sock = _listen(host, port)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    source = None if secret is None else (str(hmac_secret_file) if hmac_secret_file else SECRET_ENV)
+    click.echo(format_startup(f"http://{shown_host}:{bound_port}", callback_path, db.resolve(), source))
+    # One structured line per callback goes to stderr; uvicorn's own access log would repeat it.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    config = uvicorn.Config(app, access_log=False, lifespan="on", log_level="info")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+COMMANDS: list[click.Command] = [serve]

@@ -1,0 +1,209 @@
+"""Build the reference PSP: a Connexion AsyncApp routed from the contract document by operationId."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+import connexion.context
+from connexion import AsyncApp
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import ProblemException
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.validators import FormDataValidator, MultiPartFormDataValidator
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Scope
+
+from callback_core.spec import Contract, bundled_document, bundled_spec_path
+from reference_server.bodies import StrictJSONBodyValidator
+from reference_server.cards import load_cards
+from reference_server.errors import (
+    ReferenceServerError,
+    on_connexion_problem,
+    on_http_exception,
+    on_reference_error,
+    on_unexpected,
+)
+from reference_server.middleware import CallbackGuard, CallbackLog, trace_of
+from reference_server.psp import Psp
+from reference_server.sqlite_store import SqliteAttemptStore
+from reference_server.views import attempt_view, format_three_ds_page
+
+MAX_BODY_BYTES = 64 * 1024
+# Part of the deadline kept free for the network and Vipps MobilePay's side: 25 %, at most 5 s.
+MARGIN_SHARE = 0.25
+MAX_MARGIN_SECONDS = 5.0
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
+)
+
+
+def answer_budget(deadline_seconds: float) -> float:
+    """How long the server waits for a slow issuer before answering "outcome unknown"."""
+    return deadline_seconds - min(MAX_MARGIN_SECONDS, deadline_seconds * MARGIN_SHARE)
+
+
+def create_app(
+    *,
+    db_path: Path,
+    hmac_secret: str | None = None,
+    spec_path: Path | None = None,
+    validate_responses: bool = False,
+    now: Callable[[], datetime] | None = None,
+    issuer_delay_seconds: float | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> AsyncApp:
+    """The reference PSP as an ASGI app (Connexion AsyncApp); state in SQLite at `db_path`.
+
+    - `spec_path`: the contract document (default: the bundled `openapi/card-callback.yaml`); the
+      callback is routed by its operationId, and the deadline, error codes and HMAC settings are read
+      from it.
+    - `hmac_secret`: when set (non-empty), every callback must be HMAC-signed with it (else 401).
+    - `validate_responses`: Connexion also validates every answer against the documents (tests).
+    - `now`: the clock for HMAC dates and stored timestamps (default: UTC wall clock).
+    - Slow issuer (test card 0091): the server waits `answer_budget(deadline)` seconds, i.e. the
+      document's `x-response-deadline-seconds` minus a margin of 25 % (at most 5 s), then answers
+      FAIL "91". The simulated issuer answers after `issuer_delay_seconds` (default: the deadline
+      plus the margin, always too late), and that late outcome is recorded for patching. Tests pass a
+      copy of the document with a small deadline (1 s answers after 0.75 s) and a small delay.
+    - `max_body_bytes`: larger callbacks get 413 without being read further.
+    """
+    if max_body_bytes <= 0:
+        raise ReferenceServerError("max_body_bytes must be positive")
+    clock = now or (lambda: datetime.now(UTC))
+    spec = spec_path or bundled_spec_path()
+    contract = Contract.from_file(spec)
+    budget = answer_budget(contract.deadline_seconds)
+    margin = contract.deadline_seconds - budget
+    psp = Psp(
+        cards=load_cards(contract),
+        store=SqliteAttemptStore(db_path),
+        now=clock,
+        answer_budget_seconds=budget,
+        issuer_delay_seconds=(
+            issuer_delay_seconds if issuer_delay_seconds is not None else contract.deadline_seconds + margin
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await psp.shutdown()
+
+    app = AsyncApp(__name__, lifespan=lifespan)
+    resolver = _resolver(_handlers(psp, contract))
+    body_validators = MediaTypeDict(
+        {
+            "*/*json": StrictJSONBodyValidator,
+            "application/x-www-form-urlencoded": FormDataValidator,
+            "multipart/form-data": MultiPartFormDataValidator,
+        }
+    )
+    # Both documents share the root path. Connexion sorts equal base paths in reverse order of
+    # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
+    # that /ui/ shows it (tests/reference_server checks /ui/).
+    app.add_api(
+        bundled_document("reference-server.yaml"),
+        base_path="",
+        resolver=resolver,
+        validate_responses=validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+    )
+    app.add_api(
+        spec,
+        base_path="",
+        resolver=resolver,
+        validate_responses=validate_responses,
+        validator_map={"body": body_validators},
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+    )
+    app.add_middleware(CallbackLog, position=MiddlewarePosition.BEFORE_EXCEPTION, path=contract.path,
+                       method=contract.method)
+    app.add_middleware(
+        CallbackGuard,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        operation_id=contract.operation_id,
+        max_body_bytes=max_body_bytes,
+        secret=hmac_secret or None,
+        scheme=contract.hmac,
+        now=clock,
+    )
+    # Every error, whoever raises it, is rendered by reference_server.errors as problem+json.
+    app.add_error_handler(ReferenceServerError, on_reference_error)
+    app.add_error_handler(ProblemException, on_connexion_problem)
+    app.add_error_handler(HTTPException, on_http_exception)
+    app.add_error_handler(Exception, on_unexpected)
+    return app
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
+    # operationIds map to Python here, so the shared contract document carries no module paths.
+    def resolve(operation_id: str) -> Handler:
+        try:
+            return handlers[operation_id]
+        except KeyError:
+            raise ValueError(f"the reference server has no handler for operationId {operation_id!r}") from None
+
+    return Resolver(function_resolver=resolve)
+
+
+def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
+    async def card_callback(body: dict[str, Any]) -> Response:
+        scope = _current_scope()
+        trace = trace_of(scope)
+        trace.attempt_id = str(body.get("authorizationAttemptId"))
+        base = base_url(scope)
+        answered = await psp.callback(body, lambda attempt_id: f"{base}/3ds/{quote(attempt_id, safe='')}")
+        trace.outcome, trace.error_code, trace.replay = answered.status, answered.error_code, answered.replay
+        return Response(answered.answer, status_code=200, media_type="application/json")
+
+    async def three_ds_page(authorizationAttemptId: str) -> Response:  # noqa: N803 (the document's name)
+        view = await psp.three_ds(authorizationAttemptId)
+        return HTMLResponse(format_three_ds_page(view))
+
+    async def three_ds_decision(authorizationAttemptId: str, body: dict[str, Any]) -> Response:  # noqa: N803
+        target = await psp.decide(authorizationAttemptId, str(body["decision"]))
+        # Location exactly as received (validated as a URI), not re-quoted by a redirect helper.
+        return Response(status_code=303, headers={"Location": quote(target, safe="".join(map(chr, range(33, 127))))})
+
+    async def get_attempt(authorizationAttemptId: str) -> Response:  # noqa: N803
+        attempt = await psp.attempt(authorizationAttemptId)
+        return Response(json.dumps(attempt_view(attempt), ensure_ascii=False), media_type="application/json")
+
+    return {
+        contract.operation_id: card_callback,
+        "threeDSecurePage": three_ds_page,
+        "threeDSecureDecision": three_ds_decision,
+        "getAttempt": get_attempt,
+    }
+
+
+def _current_scope() -> Scope:
+    return cast(Scope, connexion.context.scope._get_current_object())
+
+
+def base_url(scope: Scope) -> str:
+    """The server's base URL as the client addressed it (Host header), for the 3-D Secure page link."""
+    host = Headers(scope=scope).get("host", "")
+    if not _HOST.match(host):
+        server = scope.get("server") or ("127.0.0.1", 80)
+        name, port = str(server[0]), server[1]
+        host = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+    scheme = "https" if scope.get("scheme") == "https" else "http"
+    return f"{scheme}://{host}{scope.get('root_path', '')}"

@@ -1,0 +1,205 @@
+"""Strict JSON parsing and schema validation whose messages name the field and rule, never the value."""
+
+from __future__ import annotations
+
+import json
+import math
+import typing as t
+from collections.abc import Mapping
+from typing import Any
+
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import AbstractRequestBodyValidator
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
+from starlette.types import Scope
+
+from reference_server.errors import BadRequest
+
+MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 100
+
+
+def parse_strict(raw: bytes) -> Any:
+    """Parse a request body as RFC 8259 JSON, refusing everything that could surprise later code.
+
+    Refused: bytes that are not UTF-8, an empty body, duplicate keys, NaN/Infinity, numbers longer
+    than MAX_NUMBER_CHARS, nesting deeper than MAX_DEPTH, NUL characters and unpaired surrogates.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not valid UTF-8 (invalid byte at offset {exc.start})") from None
+    if not text.strip():
+        raise BadRequest("the body is empty; a JSON object is required")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_duplicates,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+            parse_constant=_no_constant,
+        )
+    except json.JSONDecodeError as exc:
+        # exc.msg names the syntax rule only; the document itself is never quoted.
+        raise BadRequest(f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise BadRequest(f"the body is nested deeper than {MAX_DEPTH} levels") from None
+    _check_tree(value)
+    return value
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise BadRequest(f"the body repeats the key {_name(duplicate)} in one object")
+    return result
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadRequest(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadRequest(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest("a number in the body is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise BadRequest(f"{name} is not valid JSON")
+
+
+def _check_tree(root: Any) -> None:
+    # Iterative on purpose: the point is to survive hostile nesting without recursion.
+    stack: list[tuple[Any, int, str]] = [(root, 1, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"the body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                _check_string(key, path or "the body", "a key")
+                stack.append((value, depth + 1, f"{path}/{key}" if path else str(key)))
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1, f"{path}/{i}" if path else str(i)) for i, value in enumerate(node))
+        elif isinstance(node, str):
+            _check_string(node, path or "the body", "the value")
+
+
+def _check_string(text: str, where: str, what: str) -> None:
+    if "\x00" in text:
+        raise BadRequest(f"{_name(where)}: {what} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{_name(where)}: {what} contains an unpaired surrogate (\\ud800-\\udfff)") from None
+
+
+def _name(text: str) -> str:
+    # Keys and paths are field names, not values; still cut them short and make them printable.
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return repr(shown.encode("unicode_escape", "backslashreplace").decode("ascii"))
+
+
+def schema_errors(validator: Draft4Validator, body: Any) -> list[str]:
+    """Why `body` fails the schema, one message per problem, naming fields and rules only."""
+    errors = sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path])
+    return [describe(error) for error in errors]
+
+
+def describe(error: ValidationError) -> str:
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.validator_value, list):
+        return _describe_variants(error)
+    where = _where(error)
+    return f"{where}: {_rule(error)}"
+
+
+def _where(error: ValidationError) -> str:
+    path = "/".join(str(p) for p in error.absolute_path)
+    return _name(path) if path else "the body"
+
+
+def _rule(error: ValidationError) -> str:
+    rule, value = error.validator, error.validator_value
+    if rule == "type":
+        return f"must be of type {value}"
+    if rule == "required" and isinstance(error.instance, Mapping):
+        missing = [name for name in value if name not in error.instance]
+        return f"{', '.join(_name(m) for m in missing) or 'a property'} is required"
+    if rule == "pattern":
+        return f"must match the pattern {value}"
+    if rule == "enum":
+        return f"must be one of {', '.join(str(v) for v in value)}"
+    if rule == "format":
+        return f"must be a valid {value}"
+    if rule in ("minLength", "maxLength"):
+        return f"must be {'at least' if rule == 'minLength' else 'at most'} {value} characters long"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"must respect {rule} {value}"
+    if rule in ("minItems", "maxItems", "minProperties", "maxProperties", "uniqueItems"):
+        return f"must respect {rule} {value}"
+    if rule == "additionalProperties":
+        return "has properties the schema does not allow"
+    if rule == "nullable" or error.instance is None:
+        return "must not be null"
+    return f"fails the {rule} rule"
+
+
+def _describe_variants(error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    variants: list[Any] = list(error.validator_value)
+    discriminator = (schema.get("discriminator") or {}).get("propertyName")
+    instance = error.instance
+    if discriminator and isinstance(instance, Mapping):
+        allowed = [v for variant in variants for v in _enum_of(variant, discriminator)]
+        value = instance.get(discriminator)
+        if discriminator not in instance:
+            return f"{_where(error)}: {_name(discriminator)} is required"
+        if value not in allowed:
+            at = f"{_where(error)}/{discriminator}" if error.absolute_path else discriminator
+            return f"{_name(at)}: must be one of {', '.join(str(a) for a in allowed)}"
+        index = next(i for i, variant in enumerate(variants) if value in _enum_of(variant, discriminator))
+        causes = [e for e in error.context or [] if e.relative_schema_path and e.relative_schema_path[0] == index]
+        if causes:
+            return describe(_best(causes))
+        return f"{_where(error)}: matches more than one of the allowed shapes"
+    if error.context:
+        return describe(_best(list(error.context)))
+    return f"{_where(error)}: matches more than one of the allowed shapes"
+
+
+def _best(errors: list[ValidationError]) -> ValidationError:
+    found = best_match(errors)
+    return found if found is not None else errors[0]
+
+
+def _enum_of(variant: Any, prop: str) -> list[Any]:
+    if not isinstance(variant, Mapping):
+        return []
+    schema = (variant.get("properties") or {}).get(prop) or {}
+    return list(schema.get("enum") or [])
+
+
+class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
+    """Connexion's JSON body validator, with parse_strict and messages that never echo values."""
+
+    def __init__(self, *, schema: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(schema=schema, **kwargs)
+        self._json_validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        return parse_strict(b"".join([chunk async for chunk in stream]))
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        problems = schema_errors(self._json_validator, body)
+        if problems:
+            raise BadRequest("; ".join(problems[:10]))
+        return None

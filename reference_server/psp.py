@@ -1,0 +1,266 @@
+"""The reference PSP's behaviour: test cards, idempotent answers, soft decline, the slow issuer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reference_server.cards import Behaviour, TestCard, TestCards
+from reference_server.errors import Conflict, NotFound
+from reference_server.storage import Attempt, AttemptStore, DuplicateCallback, StoredCallback
+
+SOFT_DECLINE = "SOFT_DECLINE"
+# The second callback must be about the same payment and card as the first one.
+SAME_AS_FIRST = ("pspReference", "merchantSerialNumber", "maskedCardNumber")
+logger = logging.getLogger("reference_server")
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """How one callback was answered: the exact bytes, and whether they were a stored replay."""
+
+    attempt_id: str
+    answer: bytes
+    status: str
+    error_code: str | None
+    replay: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDSecureView:
+    """The 3-D Secure session of a soft-declined attempt, as its page shows it."""
+
+    attempt_id: str
+    state: str  # open | decided | closed
+    decision: str | None
+    completed_redirect_url: str
+
+
+def canonical_sha256(body: Any) -> str:
+    """The identity of a callback: the same JSON (whatever the key order or spacing) has the same hash."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def three_ds_state(attempt: Attempt) -> str:
+    if len(attempt.callbacks) > 1:
+        return "closed"
+    return "decided" if attempt.three_ds_decision else "open"
+
+
+class Psp:
+    """Answers callbacks once per body and replays stored answers; all state lives in the store."""
+
+    def __init__(
+        self,
+        *,
+        cards: TestCards,
+        store: AttemptStore,
+        now: Callable[[], datetime],
+        answer_budget_seconds: float,
+        issuer_delay_seconds: float,
+    ) -> None:
+        self._cards = cards
+        self._store = store
+        self._now = now
+        self._budget = answer_budget_seconds
+        self._issuer_delay = issuer_delay_seconds
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def _attempt_lock(self, attempt_id: str) -> AsyncIterator[None]:
+        # One lock per attempt id, dropped when nobody holds or waits for it, so memory stays flat.
+        lock, users = self._locks.get(attempt_id, (asyncio.Lock(), 0))
+        self._locks[attempt_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[attempt_id]
+            if users <= 1:
+                del self._locks[attempt_id]
+            else:
+                self._locks[attempt_id] = (lock, users - 1)
+
+    async def callback(self, body: Mapping[str, Any], three_ds_url: Callable[[str], str]) -> Answered:
+        attempt_id = str(body["authorizationAttemptId"])
+        body_sha256 = canonical_sha256(body)
+        received = self._now()
+        async with self._attempt_lock(attempt_id):
+            attempt = await self._store.get(attempt_id)
+            if attempt is None:
+                try:
+                    return await self._first(body, body_sha256, received, three_ds_url)
+                except DuplicateCallback:
+                    # Another process sharing the database answered first: its answer is the answer.
+                    attempt = await self._store.get(attempt_id)
+                    if attempt is None:
+                        raise
+            return await self._later(attempt, body, body_sha256, received)
+
+    async def _later(self, attempt: Attempt, body: Mapping[str, Any], body_sha256: str, received: datetime) -> Answered:
+        stored = attempt.callback_with_hash(body_sha256)
+        if stored is not None:
+            return Answered(attempt.attempt_id, stored.answer, stored.status, stored.error_code, replay=True)
+        if len(attempt.callbacks) == 1 and attempt.callbacks[0].status == SOFT_DECLINE:
+            return await self._second(attempt, body, body_sha256, received)
+        raise Conflict(
+            "this authorizationAttemptId was already answered for a different callback; only the second "
+            "callback after a soft decline may reuse it"
+        )
+
+    async def _first(
+        self, body: Mapping[str, Any], body_sha256: str, received: datetime, three_ds_url: Callable[[str], str]
+    ) -> Answered:
+        attempt_id = str(body["authorizationAttemptId"])
+        card = self._cards.for_masked_number(str(body["maskedCardNumber"]))
+        late: asyncio.Task[str] | None = None
+        if card.behaviour is Behaviour.SLOW_ISSUER:
+            answer, late = await self._ask_slow_issuer(card)
+        elif card.behaviour is Behaviour.SOFT_DECLINE:
+            answer = {"status": SOFT_DECLINE, "softDeclineRedirectUrl": three_ds_url(attempt_id)}
+        else:
+            answer = _answer_for(card)
+        callback = self._stored(1, body_sha256, answer, received)
+        attempt = Attempt(
+            attempt_id=attempt_id,
+            psp_reference=str(body["pspReference"]),
+            merchant_serial_number=str(body["merchantSerialNumber"]),
+            masked_card_number=str(body["maskedCardNumber"]),
+            created_at=received,
+            completed_redirect_url=str(body["softDeclineCompletedRedirectUrl"]),
+            callbacks=(callback,),
+        )
+        try:
+            await self._store.add_first_callback(attempt)
+        except BaseException:
+            if late is not None:
+                late.cancel()
+            raise
+        if late is not None:
+            self._keep(self._record_late_outcome(attempt_id, late))
+        return Answered(attempt_id, callback.answer, callback.status, callback.error_code, replay=False)
+
+    async def _second(
+        self, attempt: Attempt, body: Mapping[str, Any], body_sha256: str, received: datetime
+    ) -> Answered:
+        changed = [
+            name
+            for name, stored in zip(
+                SAME_AS_FIRST,
+                (attempt.psp_reference, attempt.merchant_serial_number, attempt.masked_card_number),
+                strict=True,
+            )
+            if str(body[name]) != stored
+        ]
+        if changed:
+            raise Conflict(
+                f"the second callback after a soft decline must carry the first callback's {', '.join(changed)}"
+            )
+        if attempt.three_ds_decision == "approve":
+            answer = _answer_for(self._cards.default)
+        else:
+            answer = {
+                "status": "FAIL",
+                "errorCode": self._cards.three_ds_failed_code,
+                "errorMessage": self._cards.three_ds_failed_message,
+            }
+        callback = self._stored(2, body_sha256, answer, received)
+        await self._store.add_callback(attempt.attempt_id, callback)
+        return Answered(attempt.attempt_id, callback.answer, callback.status, callback.error_code, replay=False)
+
+    def _stored(self, sequence: int, body_sha256: str, answer: Mapping[str, Any], received: datetime) -> StoredCallback:
+        return StoredCallback(
+            sequence=sequence,
+            body_sha256=body_sha256,
+            status=str(answer["status"]),
+            error_code=answer.get("errorCode"),
+            answer=json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
+            received_at=received,
+            answered_at=self._now(),
+        )
+
+    async def _ask_slow_issuer(self, card: TestCard) -> tuple[dict[str, Any], asyncio.Task[str] | None]:
+        issuer = asyncio.create_task(self._slow_issuer(card))
+        try:
+            status = await asyncio.wait_for(asyncio.shield(issuer), timeout=self._budget)
+        except TimeoutError:
+            # Answer before the deadline with "outcome unknown"; the issuer's answer is kept for patching.
+            return {"status": "FAIL", "errorCode": card.error_code, "errorMessage": card.error_message}, issuer
+        return _success(status), None
+
+    async def _slow_issuer(self, card: TestCard) -> str:
+        await asyncio.sleep(self._issuer_delay)
+        return str(card.late_status)
+
+    async def _record_late_outcome(self, attempt_id: str, issuer: asyncio.Task[str]) -> None:
+        status = await issuer
+        await self._store.set_late_outcome(attempt_id, status, self._now())
+        logger.info(json.dumps({"event": "late_outcome", "authorizationAttemptId": attempt_id, "status": status}))
+
+    def _keep(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_for_background(self) -> None:
+        """Let pending late outcomes finish (tests; a clean shutdown cancels them instead)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._store.close()
+
+    async def attempt(self, attempt_id: str) -> Attempt:
+        attempt = await self._store.get(attempt_id)
+        if attempt is None:
+            raise NotFound("no authorization attempt with this id")
+        return attempt
+
+    async def three_ds(self, attempt_id: str) -> ThreeDSecureView:
+        attempt = await self._store.get(attempt_id)
+        if attempt is None or not attempt.callbacks or attempt.callbacks[0].status != SOFT_DECLINE:
+            raise NotFound("no 3-D Secure session for this authorization attempt")
+        return ThreeDSecureView(
+            attempt_id, three_ds_state(attempt), attempt.three_ds_decision, attempt.completed_redirect_url
+        )
+
+    async def decide(self, attempt_id: str, decision: str) -> str:
+        """Record the user's 3-D Secure decision; the URL to send the browser to."""
+        async with self._attempt_lock(attempt_id):
+            view = await self.three_ds(attempt_id)
+            if view.state == "closed":
+                raise Conflict("this 3-D Secure session is closed: the second callback was already answered")
+            if view.decision is not None and view.decision != decision:
+                raise Conflict(f"this 3-D Secure session was already decided ({view.decision})")
+            if view.decision is None:
+                await self._store.set_three_ds_decision(attempt_id, decision, self._now())
+            return view.completed_redirect_url
+
+
+def _answer_for(card: TestCard) -> dict[str, Any]:
+    if card.behaviour is Behaviour.CAPTURE:
+        return _success("CAPTURE")
+    if card.behaviour is Behaviour.FAIL:
+        return {"status": "FAIL", "errorCode": card.error_code, "errorMessage": card.error_message}
+    return _success("RESERVE")
+
+
+def _success(status: str) -> dict[str, Any]:
+    return {"status": status, "networkTransactionReference": _network_reference()}
+
+
+def _network_reference() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(15))

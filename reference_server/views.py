@@ -1,0 +1,85 @@
+"""Pure renderers: the 3-D Secure HTML page and the operator's JSON view of an attempt."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from reference_server.psp import ThreeDSecureView, three_ds_state
+from reference_server.storage import Attempt
+from reference_server.storage import iso_time as iso
+
+GENERATOR = "card-callback reference server"
+
+
+def format_three_ds_page(view: ThreeDSecureView) -> str:
+    """The page a soft decline sends the user to; while open, one form posting `decision` here."""
+    attempt = escape(view.attempt_id)
+    if view.state == "open":
+        body = (
+            "<p>Your bank asks you to confirm this card payment.</p>\n"
+            # No action attribute: the form posts back to this very URL.
+            '<form method="post">\n'
+            '  <button type="submit" name="decision" value="approve" id="approve">Approve</button>\n'
+            '  <button type="submit" name="decision" value="reject" id="reject">Reject</button>\n'
+            "</form>"
+        )
+    elif view.state == "decided":
+        target = escape(view.completed_redirect_url, quote=True)
+        body = (
+            f'<p id="state">Decision recorded: {escape(view.decision or "")}.</p>\n'
+            f'<p><a href="{target}">Return to Vipps MobilePay</a></p>'
+        )
+    else:
+        body = '<p id="state">This 3-D Secure session is closed.</p>'
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="generator" content="{GENERATOR}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>3-D Secure</title>\n</head>\n<body>\n"
+        f"<h1>3-D Secure</h1>\n<p>Authorization attempt <code>{attempt}</code></p>\n"
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+def attempt_view(attempt: Attempt) -> dict[str, Any]:
+    """The operator's look-up of one attempt (`Attempt` in openapi/reference-server.yaml)."""
+    callbacks = [
+        {
+            "sequence": c.sequence,
+            "receivedAt": iso(c.received_at),
+            "answeredAt": iso(c.answered_at),
+            "latencyMs": round(max((c.answered_at - c.received_at).total_seconds(), 0.0) * 1000, 2),
+            "bodySha256": c.body_sha256,
+            "answer": json.loads(c.answer),
+        }
+        for c in attempt.callbacks
+    ]
+    soft_declined = bool(attempt.callbacks) and attempt.callbacks[0].status == "SOFT_DECLINE"
+    three_ds = (
+        {
+            "state": three_ds_state(attempt),
+            "decision": attempt.three_ds_decision,
+            "decidedAt": iso(attempt.three_ds_decided_at) if attempt.three_ds_decided_at else None,
+            "completedRedirectUrl": attempt.completed_redirect_url,
+        }
+        if soft_declined
+        else None
+    )
+    late = (
+        {"status": attempt.late_status, "recordedAt": iso(attempt.late_recorded_at)}
+        if attempt.late_status and attempt.late_recorded_at
+        else None
+    )
+    return {
+        "authorizationAttemptId": attempt.attempt_id,
+        "pspReference": attempt.psp_reference,
+        "merchantSerialNumber": attempt.merchant_serial_number,
+        "maskedCardNumber": attempt.masked_card_number,
+        "createdAt": iso(attempt.created_at),
+        "callbacks": callbacks,
+        "threeDSecure": three_ds,
+        "lateOutcome": late,
+    }
