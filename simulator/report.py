@@ -97,21 +97,21 @@ def _attempt_dict(attempt: Attempt, values: list[str]) -> dict[str, Any]:
     if verdict.error_code is not None:
         out["errorCode"] = verdict.error_code
     if verdict.soft_decline_url is not None:
-        out["softDeclineRedirectUrl"] = verdict.soft_decline_url
+        out["softDeclineRedirectUrl"] = scrub(verdict.soft_decline_url, values)
     if attempt.three_ds is not None:
-        out["threeDSecure"] = _three_ds_dict(attempt.three_ds)
+        out["threeDSecure"] = _three_ds_dict(attempt.three_ds, values)
     return out
 
 
-def _three_ds_dict(step: ThreeDSStep) -> dict[str, Any]:
+def _three_ds_dict(step: ThreeDSStep, values: list[str]) -> dict[str, Any]:
     return {
-        "pageUrl": step.page_url,
+        "pageUrl": scrub(step.page_url, values),
         "referenceServer": step.reference_server,
         "decision": step.decision,
         "httpStatus": step.post_status,
-        "location": step.location,
+        "location": None if step.location is None else scrub(step.location, values),
         "completed": step.completed,
-        "detail": step.detail,
+        "detail": scrub(step.detail, values),
     }
 
 
@@ -176,8 +176,8 @@ def _attempt_lines(number: int, attempt: Attempt, values: list[str]) -> list[str
     if attempt.verdict.outcome == "FAIL":
         lines.append(f"   errorMessage: {scrub(attempt.verdict.user_message, values)}")
     if attempt.verdict.soft_decline_url:
-        lines.append(f"   softDeclineRedirectUrl: {attempt.verdict.soft_decline_url}")
+        lines.append(f"   softDeclineRedirectUrl: {scrub(attempt.verdict.soft_decline_url, values)}")
     step = attempt.three_ds
     if step is not None:
-        lines.append(f"   3-D Secure: {step.detail}")
+        lines.append(f"   3-D Secure: {scrub(step.detail, values)}")
     return lines
