@@ -11,20 +11,14 @@ import pytest
 import yaml
 from simulator_helpers import run_json, serve_in_thread
 
+from callback_core.spec import bundled_spec_path, read_document
+from reference_server.app import create_app
+
 SECRET = "reference-secret/+=="
 FINAL = "check the payment status at the merchant you came from"
 
-# Importing Connexion warns about its own dependencies (starlette's test client, jsonschema's RefResolver);
-# not ours to fix. Narrow filters, until the project-wide ones in pyproject cover them.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:connexion.json_schema"),
-]
-
 
 def _reference(tmp_path: Path, **options: Any) -> Iterator[str]:
-    from reference_server.app import create_app
-
     with serve_in_thread(create_app(db_path=tmp_path / "state.sqlite", **options), lifespan="on") as base_url:
         yield f"{base_url}/psp-makepayment"
 
@@ -38,8 +32,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def short_deadline_doc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the document with a 1 s deadline, so that the slow-issuer card is quick to test."""
-    from callback_core.spec import bundled_spec_path, read_document
-
     document = read_document(bundled_spec_path())
     document["paths"]["/psp-makepayment"]["post"]["x-response-deadline-seconds"] = 1
     path = tmp_path_factory.mktemp("doc") / "card-callback.yaml"
