@@ -1,0 +1,143 @@
+"""The `card-callback test URL` command: run the contract suite against a PSP's callback URL."""
+
+from __future__ import annotations
+
+import os
+import secrets as random_source
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from callback_core.errors import CardCallbackError
+from callback_core.secrets import SECRET_ENV, load_secret
+from callback_core.spec import Contract, bundled_spec_path
+from contract_tests.events import Event, RunFinished
+from contract_tests.files import format_json_report, format_junit
+from contract_tests.models import Report
+from contract_tests.runner import DEFAULT_MAX_EXAMPLES, Settings, document_sha256, run
+from contract_tests.terminal import format_event
+from contract_tests.transport import http_transport
+
+EXIT_UNTESTED = 2
+
+
+class TerminalHandler:
+    """Prints each event as it comes (progress, check lines, failures with curl)."""
+
+    def handle(self, event: Event) -> None:
+        text = format_event(event)
+        if text:
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+
+
+class FileHandler:
+    """Writes one rendering of the finished report to a file."""
+
+    def __init__(self, path: Path, render: Callable[[Report], str]) -> None:
+        self.path = path
+        self.render = render
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.path.write_text(self.render(event.report), encoding="utf-8")
+            click.echo(f"wrote {self.path}")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_UNTESTED)
+
+
+@click.command("test")
+@click.argument("url")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The contract document (default: the bundled one).")
+@click.option("--deadline", type=float, help="Seconds an answer may take (default: the document's).")
+@click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True,
+              help="Valid callbacks Schemathesis generates (a quarter as many invalid ones).")
+@click.option("--seed", type=int, help="Seed for generation; the same seed gives the same cases (default: random).")
+@click.option("--strict", is_flag=True, help="Treat SHOULD rules (CC007, CC008, Content-Type) as defects.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write a JUnit XML report (a test case per check).")
+@click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the JSON report (docs/report-format.md).")
+@click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
+def test(
+    url: str,
+    spec_path: Path | None,
+    deadline: float | None,
+    max_examples: int,
+    seed: int | None,
+    strict: bool,
+    junit_xml: Path | None,
+    json_report: Path | None,
+    hmac_secret_file: Path | None,
+) -> None:
+    """Test the PSP callback endpoint at URL against the contract.
+
+    URL is the full cardCallbackUrl (any path and query); every request goes to exactly that URL.
+    Exit 0: conforms; 1: defects found; 2: could not test (unreachable, bad document or options, or every
+    callback refused with 401 while no secret was given).
+    """
+    report = run_suite(url, spec_path=spec_path, deadline=deadline, max_examples=max_examples, seed=seed,
+                       strict=strict, junit_xml=junit_xml, json_report=json_report,
+                       hmac_secret_file=hmac_secret_file)
+    sys.exit(report.verdict.exit_code)
+
+
+def run_suite(
+    url: str,
+    *,
+    spec_path: Path | None,
+    deadline: float | None,
+    max_examples: int,
+    seed: int | None,
+    strict: bool,
+    junit_xml: Path | None,
+    json_report: Path | None,
+    hmac_secret_file: Path | None,
+) -> Report:
+    path = spec_path or bundled_spec_path()
+    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
+        if target is not None and not target.parent.is_dir():
+            _fail(f"{option}: the directory {target.parent} does not exist")
+    try:
+        secret = load_secret(os.environ, hmac_secret_file)
+        raw = path.read_bytes() if path.is_file() else b""
+        contract = Contract.from_file(path)
+        settings = Settings(
+            url=url, contract=contract, spec_sha256=document_sha256(raw),
+            seed=seed if seed is not None else random_source.randbits(32), deadline=deadline,
+            max_examples=max_examples, strict=strict, secret=secret,
+        ).validate()
+    except CardCallbackError as exc:
+        _fail(str(exc))
+    handlers: list[TerminalHandler | FileHandler] = [TerminalHandler()]
+    if junit_xml is not None:
+        handlers.append(FileHandler(junit_xml, format_junit))
+    if json_report is not None:
+        handlers.append(FileHandler(json_report, format_json_report))
+    report: Report | None = None
+    try:
+        with http_transport() as transport:
+            for event in run(settings, transport):
+                for handler in handlers:
+                    handler.handle(event)
+                if isinstance(event, RunFinished):
+                    report = event.report
+    except CardCallbackError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        sys.exit(130)
+    if report is None:  # run() always ends with RunFinished; this keeps the type checker honest
+        _fail("the run ended without a report")
+    return report
+
+
+COMMANDS: list[click.Command] = [test]

@@ -1,0 +1,80 @@
+"""Turn a planned request into the exact one sent: sign the real bytes, or spoil the signature on purpose."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+
+import httpx
+
+from callback_core import signing
+from callback_core.spec import HmacScheme
+from contract_tests.models import Outgoing, Probe, Tamper
+
+# Over the allowed skew by a margin that no plausible clock difference between the suite and the PSP covers.
+STALE_MARGIN_SECONDS = 120
+
+
+def target_parts(url: str) -> tuple[str, str]:
+    """The Host header and the raw path-and-query that httpx sends for `url` (what gets signed)."""
+    parsed = httpx.URL(url)
+    host = parsed.netloc.decode("ascii")
+    path_and_query = parsed.raw_path.decode("ascii")
+    return host, path_and_query
+
+
+def prepare(probe: Probe, url: str, secret: str | None, scheme: HmacScheme, now: datetime) -> Outgoing:
+    """The request for `probe`: signed over its exact bytes when there is a secret (and not tampered)."""
+    host, path_and_query = target_parts(url)
+    headers: list[tuple[str, str]] = [("Host", host)]
+    if probe.content_type is not None:
+        headers.append(("Content-Type", probe.content_type))
+    headers.append(("Accept", "application/json, application/problem+json"))
+    if secret is not None and probe.tamper is not Tamper.UNSIGNED:
+        headers += _signature_headers(probe, secret, scheme, host, path_and_query, now)
+    return Outgoing(method="POST", url=url, headers=tuple(headers), body=probe.body)
+
+
+def _signature_headers(
+    probe: Probe, secret: str, scheme: HmacScheme, host: str, path_and_query: str, now: datetime
+) -> list[tuple[str, str]]:
+    tamper = probe.tamper
+    signed_body = probe.signed_body if probe.signed_body is not None else probe.body
+    moment = now - timedelta(seconds=scheme.max_clock_skew_seconds + STALE_MARGIN_SECONDS) if (
+        tamper is Tamper.STALE_DATE
+    ) else now
+    key = _other_secret(secret) if tamper is Tamper.WRONG_SECRET else secret
+    sign_path = path_and_query.split("?")[0].rstrip("/") + "/other" if tamper is Tamper.WRONG_PATH else path_and_query
+    sign_host = "psp.card-callback.invalid" if tamper is Tamper.WRONG_HOST else host
+    signed = signing.sign(
+        key, method="POST", path_and_query=sign_path, host=sign_host, body=signed_body, date=signing.http_date(moment)
+    )
+    content_sha256 = signed.content_sha256
+    authorization = signed.authorization
+    if tamper is Tamper.BODY_CHANGED_REHASHED:
+        content_sha256 = signing.content_sha256(probe.body)
+    if tamper is Tamper.BAD_SIGNATURE:
+        authorization = signing.AUTH_PREFIX + _flip(authorization[len(signing.AUTH_PREFIX) :])
+    values = {
+        scheme.date_header: signed.date,
+        scheme.content_sha256_header: content_sha256,
+        scheme.authorization_header: authorization,
+    }
+    dropped = {
+        Tamper.NO_AUTHORIZATION: scheme.authorization_header,
+        Tamper.NO_DATE: scheme.date_header,
+        Tamper.NO_CONTENT_SHA256: scheme.content_sha256_header,
+    }.get(tamper)
+    return [(name, value) for name, value in values.items() if name != dropped]
+
+
+def _other_secret(secret: str) -> str:
+    # Differs from the real secret in every position, so no prefix-only comparison can accept it.
+    return "".join("B" if ch == "A" else "A" for ch in secret) or "A"
+
+
+def _flip(sig: str) -> str:
+    """The same-length base64 signature of other bytes."""
+    raw = bytearray(base64.b64decode(sig))
+    raw[0] ^= 0xFF
+    return base64.b64encode(bytes(raw)).decode("ascii")

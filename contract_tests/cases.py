@@ -1,0 +1,191 @@
+"""Plan every request of a run: valid, invalid, extended, repeated and tampered callbacks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from callback_core.spec import Contract
+from contract_tests.generation import Generated
+from contract_tests.models import Probe, Role, Tamper
+from contract_tests.mutations import known_properties, mutations
+
+# The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE, slow issuer. A PSP that
+# does not know them answers its usual way; the callbacks are valid either way.
+TEST_CARDS = ("0002", "0051", "0043", "3000", "0091")
+# Fields the public changelog announces for a later revision; a PSP must ignore them until then.
+FUTURE_FIELDS: dict[str, Any] = {
+    "amount": {"value": 49900, "currency": "NOK"},
+    "cardDataType": "TOKEN",
+    "x-card-callback-unknown": {"nested": [1, {"deep": True}], "note": "ignore me"},
+}
+FUTURE_NESTED = {"tokenRequestorId": "40010030273", "x-card-callback-unknown": True}
+EXTENDED_GENERATED = 3  # generated callbacks that also get a forward-compatibility comparison
+REPEATS = 2  # callbacks sent twice, identically
+
+TAMPERS = (
+    Tamper.UNSIGNED,
+    Tamper.NO_AUTHORIZATION,
+    Tamper.NO_DATE,
+    Tamper.NO_CONTENT_SHA256,
+    Tamper.BAD_SIGNATURE,
+    Tamper.BODY_CHANGED,
+    Tamper.BODY_CHANGED_REHASHED,
+    Tamper.WRONG_SECRET,
+    Tamper.WRONG_PATH,
+    Tamper.WRONG_HOST,
+)
+
+
+def encode(data: Any) -> bytes:
+    """Compact UTF-8 JSON, as a sender would put it on the wire."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Planner:
+    """Builds the probes of one run; `new_id` makes the fresh identifiers every callback carries."""
+
+    def __init__(self, contract: Contract, generated: Generated, new_id: Callable[[], str]) -> None:
+        self.contract = contract
+        self.generated = generated
+        self.new_id = new_id
+        self.examples = {name: dict(body) for name, body in contract.request_examples().items()
+                         if isinstance(body, dict) and not contract.request_errors(body)}
+
+    def plan(self, *, signed: bool) -> list[Probe]:
+        probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated()]
+        if signed:
+            probes += [*self.tampered(), *self.stale()]
+        return probes
+
+    def fresh(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`body` as a new attempt: a fresh authorizationAttemptId and pspReference (no PSP may refuse it
+        as a replay, whatever it keys payments on)."""
+        out = copy.deepcopy(dict(body))
+        out["authorizationAttemptId"] = self.new_id()
+        reference = out.get("pspReference")
+        suffix = self.new_id().replace("-", "")[:12]
+        out["pspReference"] = f"{reference[:40]}-{suffix}" if isinstance(reference, str) and reference else suffix
+        return out
+
+    def _base(self) -> dict[str, Any]:
+        """A realistic callback for the checks that need one: the first example, or a generated one."""
+        if self.examples:
+            return next(iter(self.examples.values()))
+        if self.generated.valid:
+            return self.clean(self.generated.valid[0])
+        raise ValueError("the document has no valid request example and Schemathesis generated none")
+
+    def clean(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`body` without the properties the document does not define (generation adds some)."""
+        known = known_properties(self.contract, body)
+        return _only_known(body, known, "")
+
+    def valid(self) -> Iterator[Probe]:
+        for name, body in self.examples.items():
+            yield self._valid(f"document example {name}", body)
+        base = self._base()
+        masked = base.get("maskedCardNumber")
+        if isinstance(masked, str) and len(masked) > 4:
+            for last4 in TEST_CARDS:
+                yield self._valid(f"test card ...{last4}", {**base, "maskedCardNumber": masked[:-4] + last4})
+        for index, body in enumerate(self.generated.valid, 1):
+            yield self._valid(f"generated callback #{index}", self.clean(body))
+
+    def _valid(self, label: str, body: Mapping[str, Any], role: Role = Role.VALID) -> Probe:
+        fresh = self.fresh(body)
+        if self.contract.request_errors(fresh):
+            raise ValueError(f"{label} is not a valid callback: {self.contract.request_errors(fresh)[0]}")
+        return Probe(label=label, role=role, body=encode(fresh))
+
+    def invalid(self) -> Iterator[Probe]:
+        for name, body in self.examples.items():
+            for mutation in mutations(self.contract, self.fresh(body)):
+                yield Probe(label=f"{name} with {mutation.label}", role=Role.INVALID, body=encode(mutation.body))
+        base = encode(self.fresh(self._base()))
+        yield Probe("malformed JSON (cut short)", Role.INVALID, base[: len(base) // 2])
+        yield Probe("malformed JSON (trailing comma)", Role.INVALID, base[:-1] + b",}")
+        yield Probe("empty body", Role.INVALID, b"")
+        yield Probe("a JSON array", Role.INVALID, b"[]")
+        yield Probe("JSON null", Role.INVALID, b"null")
+        yield Probe("a JSON string", Role.INVALID, b'"RESERVE"')
+        # The document only defines application/json; accepting other types harms nobody, so only a SHOULD.
+        yield Probe("a valid callback sent as text/plain", Role.INVALID_SHOULD, encode(self.fresh(self._base())),
+                    content_type="text/plain")
+        yield Probe("a valid callback without Content-Type", Role.INVALID_SHOULD, encode(self.fresh(self._base())),
+                    content_type=None)
+        for index, raw in enumerate(self.generated.invalid, 1):
+            yield Probe(f"generated invalid body #{index}", Role.INVALID, raw)
+
+    def extended(self) -> Iterator[Probe]:
+        """Baseline, the same callback with unknown fields, baseline again (each a fresh attempt)."""
+        sources: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
+            (f"document example {name}", body, {}) for name, body in self.examples.items()
+        ]
+        with_extras = [b for b in self.generated.valid if self.clean(b) != b][:EXTENDED_GENERATED]
+        sources += [(f"generated callback #{i}", self.clean(b), b)
+                    for i, b in enumerate(with_extras, 1)]
+        for index, (label, body, generated) in enumerate(sources, 1):
+            group = f"extended-{index}"
+            extended = self._extend(body, generated)
+            if extended is None:
+                continue
+            yield Probe(f"{label} (before)", Role.BASELINE, encode(self.fresh(body)), group=group)
+            yield Probe(f"{label} with unknown fields", Role.EXTENDED, encode(self.fresh(extended)), group=group)
+            yield Probe(f"{label} (after)", Role.BASELINE, encode(self.fresh(body)), group=group)
+
+    def _extend(self, body: Mapping[str, Any], generated: Mapping[str, Any]) -> dict[str, Any] | None:
+        known = known_properties(self.contract, body)
+        out = copy.deepcopy(dict(generated or body))
+        for key, value in FUTURE_FIELDS.items():
+            if key not in known.get("", frozenset()):
+                out.setdefault(key, copy.deepcopy(value))
+        if "cardInfo" not in known.get("", frozenset()):
+            card_keys = ("maskedCardNumber", "cardType", "cardIssuedInCountryCode")
+            out.setdefault("cardInfo", {k: body[k] for k in card_keys if k in body})
+        for path, names in known.items():
+            node = out.get(path) if path else None
+            if path and isinstance(node, dict):
+                for key, value in FUTURE_NESTED.items():
+                    if key not in names:
+                        node.setdefault(key, value)
+        return out if not self.contract.request_errors(out) else None
+
+    def repeated(self) -> Iterator[Probe]:
+        bodies = list(self.examples.values()) or [self._base()]
+        for index in range(REPEATS):
+            body = encode(self.fresh(bodies[index % len(bodies)]))
+            group = f"repeat-{index + 1}"
+            yield Probe(f"callback #{index + 1} sent once", Role.VALID, body, group=group)
+            yield Probe(f"callback #{index + 1} sent again, identical", Role.REPEAT, body, group=group)
+
+    def tampered(self) -> Iterator[Probe]:
+        base = self._base()
+        for tamper in TAMPERS:
+            body = self.fresh(base)
+            if tamper in (Tamper.BODY_CHANGED, Tamper.BODY_CHANGED_REHASHED):
+                # The attacker's edit: the same attempt, now for the card that captures at once.
+                masked = str(body.get("maskedCardNumber", ""))
+                last4 = TEST_CARDS[0] if not masked.endswith(TEST_CARDS[0]) else "1234"
+                changed = {**body, "maskedCardNumber": masked[:-4] + last4}
+                yield Probe(f"signed callback, {tamper}", Role.TAMPERED, encode(changed), tamper=tamper,
+                            signed_body=encode(body))
+            else:
+                yield Probe(f"signed callback, {tamper}", Role.TAMPERED, encode(body), tamper=tamper)
+
+    def stale(self) -> Iterator[Probe]:
+        yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
+                    tamper=Tamper.STALE_DATE)
+
+
+def _only_known(body: Mapping[str, Any], known: Mapping[str, frozenset[str]], path: str) -> dict[str, Any]:
+    names = known.get(path)
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if names is not None and key not in names:
+            continue
+        child = f"{path}.{key}" if path else key
+        out[key] = _only_known(value, known, child) if isinstance(value, Mapping) and child in known else value
+    return copy.deepcopy(out)

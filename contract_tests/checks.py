@@ -1,0 +1,282 @@
+"""The coded checks: each judges the exchanges of its concern and says how the PSP broke the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from callback_core.spec import Contract
+from contract_tests.models import Answer, Check, Exchange, Outcome, Role, Severity, Tamper
+
+CC001 = Check("CC001", "valid callbacks get a valid answer",
+              "A valid callback (generated, a document example, a test card) gets 200, application/json, and a "
+              "body valid against the response schema, including what each status requires.")
+CC002 = Check("CC002", "no server errors",
+              "No request, valid or not, gets a 5xx or a dropped connection: Vipps MobilePay treats both as "
+              "final for the paying user.")
+CC003 = Check("CC003", "answers within the deadline",
+              "Every answer arrives within the deadline (the document's x-response-deadline-seconds unless "
+              "--deadline says otherwise).")
+CC004 = Check("CC004", "invalid callbacks are refused",
+              "An invalid callback (each field broken in turn, malformed JSON, an empty body, a body that is not "
+              "an object) gets a 4xx and is never answered RESERVE or CAPTURE. A valid body under a wrong or "
+              "missing Content-Type should be refused too (a warning unless --strict).")
+CC005 = Check("CC005", "unknown fields are ignored",
+              "A valid callback with unknown fields (including the announced amount and cardInfo) is accepted as "
+              "the same callback without them: the same kind of answer, and the same status when the callback "
+              "without them gets one status before and after.")
+CC006 = Check("CC006", "HMAC signatures are verified",
+              "With a secret: correctly signed callbacks are accepted; missing signature headers, a wrong "
+              "signature, a body changed after signing, a wrong secret, path or host get 401, never RESERVE or "
+              "CAPTURE.")
+CC007 = Check("CC007", "identical callbacks get identical answers",
+              "The identical callback sent twice gets the identical answer (a SHOULD: a warning unless --strict).",
+              should=True)
+CC008 = Check("CC008", "stale signatures are refused",
+              "With a secret: a callback correctly signed with an X-Ms-Date older than maxClockSkewSeconds gets 401 "
+              "(a SHOULD: a warning unless --strict).", should=True)
+CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008)
+SUCCESS = ("RESERVE", "CAPTURE")
+_VALID_BODIES = (Role.VALID, Role.BASELINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    contract: Contract
+    deadline: float
+    signed: bool
+    strict: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One failed judgement, before findings with the same title are grouped into a Failure."""
+
+    title: str
+    detail: str
+    exchanges: tuple[Exchange, ...]
+    severity: Severity = Severity.DEFECT
+
+
+Judge = Callable[[list[Exchange], Context], tuple[int, list[Finding]]]
+
+
+def judged_by_others(ex: Exchange) -> bool:
+    """No answer, or a 5xx: CC002/CC003 report it, and no other check can judge it."""
+    return ex.answer is None or ex.answer.status >= 500
+
+
+def answer_problems(answer: Answer, contract: Contract) -> tuple[str, str] | None:
+    """(title, detail) of what makes `answer` not a valid 200 answer, or None."""
+    if answer.status != 200:
+        return f"answered {answer.status}, not 200", _snippet(answer.body)
+    if answer.media_type != "application/json":
+        shown = answer.header("content-type") or "missing"
+        return f"answer Content-Type is {shown}, not application/json", _snippet(answer.body)
+    try:
+        data = answer.json()
+    except ValueError:
+        return "answer body is not JSON", _snippet(answer.body)
+    errors = contract.response_errors(data)
+    if errors:
+        status = data.get("status") if isinstance(data, dict) else None
+        return f"answer does not match the response schema (status {status!r})", "; ".join(errors)
+    return None
+
+
+def valid_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for ex in exchanges:
+        if ex.probe.role not in _VALID_BODIES or judged_by_others(ex) or ex.answer is None:
+            continue
+        if ex.answer.status == 401 and ctx.signed:
+            continue  # a signed callback refused: CC006 reports it
+        judged += 1
+        problem = answer_problems(ex.answer, ctx.contract)
+        if problem is not None:
+            title, detail = problem
+            if ex.answer.status == 401:
+                title += " (the endpoint seems to verify signatures: give the secret)"
+            findings.append(Finding(f"valid callback {title}", detail, (ex,)))
+    return judged, findings
+
+
+def no_server_errors(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    findings = []
+    for ex in exchanges:
+        if ex.answer is not None and ex.answer.status >= 500:
+            findings.append(Finding(f"answered {ex.answer.status} to {_role_phrase(ex)}", _snippet(ex.answer.body),
+                                    (ex,)))
+        elif ex.answer is None and not ex.timed_out:
+            findings.append(Finding(f"no answer to {_role_phrase(ex)}: the connection failed", ex.error or "", (ex,)))
+    return len(exchanges), findings
+
+
+def within_deadline(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    findings = []
+    for ex in exchanges:
+        if ex.timed_out:
+            findings.append(Finding(f"no answer within the {ctx.deadline:g} s deadline", ex.error or "", (ex,)))
+        elif ex.answer is not None and ex.elapsed > ctx.deadline:
+            findings.append(Finding(f"answered after the {ctx.deadline:g} s deadline",
+                                    f"took {ex.elapsed:.3f} s", (ex,)))
+    return sum(1 for ex in exchanges if ex.answer is not None or ex.timed_out), findings
+
+
+def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for ex in exchanges:
+        if ex.probe.role not in (Role.INVALID, Role.INVALID_SHOULD) or judged_by_others(ex) or ex.answer is None:
+            continue
+        judged += 1
+        if 400 <= ex.answer.status < 500:
+            continue
+        status = ex.answer.status_field() if ex.answer.status == 200 else None
+        should = ex.probe.role is Role.INVALID_SHOULD
+        what = "a valid body under a wrong or missing Content-Type" if should else "invalid callback"
+        if status in SUCCESS:
+            title = f"{what} authorized: answered {ex.answer.status} {status}"
+        else:
+            title = f"{what} answered {ex.answer.status}{' ' + status if status else ''}, not 4xx"
+        severity = Severity.WARNING if should and not ctx.strict else Severity.DEFECT
+        findings.append(Finding(title, ex.probe.label, (ex,), severity))
+    return judged, findings
+
+
+def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for group in _groups(exchanges, "extended-").values():
+        extended = next((ex for ex in group if ex.probe.role is Role.EXTENDED), None)
+        baselines = [ex for ex in group if ex.probe.role is Role.BASELINE]
+        if extended is None or judged_by_others(extended) or extended.answer is None:
+            continue
+        if extended.answer.status == 401 and ctx.signed:
+            continue  # a signed callback refused: CC006 reports it
+        accepted = [ex for ex in baselines
+                    if ex.answer is not None and answer_problems(ex.answer, ctx.contract) is None]
+        if not accepted:
+            continue  # the callback without unknown fields is not answered properly either: CC001 says so
+        judged += 1
+        problem = answer_problems(extended.answer, ctx.contract)
+        if problem is not None:
+            title, detail = problem
+            findings.append(Finding(f"callback with unknown fields {title}; without them it got a valid answer",
+                                    detail, (extended, accepted[0])))
+            continue
+        statuses = [ex.answer.status_field() if ex.answer else None for ex in baselines]
+        with_extras = extended.answer.status_field()
+        if len(statuses) == 2 and statuses[0] is not None and statuses[0] == statuses[1] and with_extras != statuses[0]:
+            findings.append(Finding(
+                f"unknown fields changed the outcome: {statuses[0]} without them, {with_extras} with them",
+                "the callback without unknown fields got the same status before and after", (extended, accepted[0])))
+    return judged, findings
+
+
+def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for ex in exchanges:
+        if judged_by_others(ex) or ex.answer is None:
+            continue
+        if ex.probe.role is Role.TAMPERED:
+            judged += 1
+            if ex.answer.status != 401:
+                findings.append(Finding(f"{ex.probe.tamper}: answered {_answer_phrase(ex.answer)}, not 401",
+                                        ex.probe.label, (ex,)))
+        elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE:
+            judged += 1
+            if ex.answer.status == 401:
+                findings.append(Finding("a correctly signed callback was refused with 401",
+                                        _snippet(ex.answer.body), (ex,)))
+    return judged, findings
+
+
+def identical_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    severity = Severity.DEFECT if ctx.strict else Severity.WARNING
+    for group in _groups(exchanges, "repeat-").values():
+        if len(group) != 2 or any(judged_by_others(ex) for ex in group):
+            continue
+        first, second = group
+        if first.answer is None or second.answer is None:
+            continue
+        judged += 1
+        if _comparable(first.answer) != _comparable(second.answer):
+            findings.append(Finding(
+                "the identical callback sent twice got a different answer",
+                f"first: {_answer_phrase(first.answer)} {_snippet(first.answer.body)}; "
+                f"second: {_answer_phrase(second.answer)} {_snippet(second.answer.body)}",
+                (first, second), severity))
+    return judged, findings
+
+
+def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    severity = Severity.DEFECT if ctx.strict else Severity.WARNING
+    for ex in exchanges:
+        if ex.probe.role is not Role.STALE or judged_by_others(ex) or ex.answer is None:
+            continue
+        judged += 1
+        if ex.answer.status != 401:
+            findings.append(Finding(f"a stale X-Ms-Date was accepted: answered {_answer_phrase(ex.answer)}, not 401",
+                                    f"X-Ms-Date: {ex.request.header(ctx.contract.hmac.date_header)}", (ex,), severity))
+    return judged, findings
+
+
+JUDGES: dict[str, Judge] = {
+    CC001.code: valid_answers,
+    CC002.code: no_server_errors,
+    CC003.code: within_deadline,
+    CC004.code: invalid_refused,
+    CC005.code: unknown_fields_ignored,
+    CC006.code: signatures_verified,
+    CC007.code: identical_answers,
+    CC008.code: stale_refused,
+}
+NEEDS_SECRET = frozenset({CC006.code, CC008.code})
+
+
+def outcome_of(findings: Iterable[Finding], judged: int) -> Outcome:
+    severities = {f.severity for f in findings}
+    if Severity.DEFECT in severities:
+        return Outcome.FAILED
+    if severities:
+        return Outcome.WARNING
+    return Outcome.PASSED if judged else Outcome.SKIPPED
+
+
+def _groups(exchanges: list[Exchange], prefix: str) -> dict[str, list[Exchange]]:
+    groups: dict[str, list[Exchange]] = {}
+    for ex in exchanges:
+        if ex.probe.group and ex.probe.group.startswith(prefix):
+            groups.setdefault(ex.probe.group, []).append(ex)
+    return groups
+
+
+def _comparable(answer: Answer) -> tuple[int, object]:
+    try:
+        return answer.status, answer.json()
+    except ValueError:
+        return answer.status, answer.body
+
+
+def _role_phrase(ex: Exchange) -> str:
+    return {
+        Role.VALID: "a valid callback",
+        Role.BASELINE: "a valid callback",
+        Role.INVALID: "an invalid callback",
+        Role.INVALID_SHOULD: "a valid body under a wrong or missing Content-Type",
+        Role.EXTENDED: "a callback with unknown fields",
+        Role.REPEAT: "a repeated callback",
+        Role.TAMPERED: "a callback with a bad signature",
+        Role.STALE: "a callback with a stale signature",
+    }[ex.probe.role]
+
+
+def _answer_phrase(answer: Answer) -> str:
+    status = answer.status_field()
+    return f"{answer.status} {status}" if status else str(answer.status)
+
+
+def _snippet(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "..."

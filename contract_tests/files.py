@@ -1,0 +1,134 @@
+"""Pure renderings of a finished run for machines: the JSON report and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from contract_tests.models import Exchange, Failure, Outcome, Report, Severity
+from contract_tests.terminal import format_curl, format_failure
+
+JSON_FORMAT = "card-callback-report/1"
+BODY_LIMIT = 65536  # bytes of an answer body kept in the JSON report
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The JSON report as a dict; docs/report-format.md describes every field."""
+    lat = report.latency
+    return {
+        "format": JSON_FORMAT,
+        "verdict": report.verdict.value,
+        "exitCode": report.verdict.exit_code,
+        "target": report.target,
+        "document": {"source": report.spec_source, "sha256": report.spec_sha256},
+        "seed": report.seed,
+        "options": {
+            "deadlineSeconds": report.deadline,
+            "maxExamples": report.max_examples,
+            "strict": report.strict,
+            "signed": report.signed,
+        },
+        "startedAt": report.started_at,
+        "durationSeconds": round(report.duration, 3),
+        "requests": report.requests,
+        "latency": None if lat is None else {
+            "count": lat.count,
+            "p50Seconds": round(lat.p50, 6),
+            "p95Seconds": round(lat.p95, 6),
+            "maxSeconds": round(lat.max, 6),
+            "deadlineSeconds": report.deadline,
+        },
+        "notes": list(report.notes),
+        "checks": [
+            {
+                "code": r.check.code,
+                "name": r.check.name,
+                "rule": r.check.rule,
+                "should": r.check.should,
+                "outcome": r.outcome.value,
+                "judged": r.judged,
+                "failures": len(r.failures),
+                "reason": r.reason,
+            }
+            for r in report.results
+        ],
+        "failures": [_failure(f) for f in report.failures],
+    }
+
+
+def format_json_report(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _failure(failure: Failure) -> dict[str, Any]:
+    return {
+        "code": failure.code,
+        "severity": failure.severity.value,
+        "title": failure.title,
+        "detail": failure.detail,
+        "count": failure.count,
+        "exchanges": [_exchange(ex) for ex in failure.exchanges],
+    }
+
+
+def _exchange(ex: Exchange) -> dict[str, Any]:
+    answer = None
+    if ex.answer is not None:
+        answer = {
+            "status": ex.answer.status,
+            "headers": [[k, v] for k, v in ex.answer.headers],
+            "body": ex.answer.body[:BODY_LIMIT].decode("utf-8", "replace"),
+        }
+    return {
+        "case": ex.probe.label,
+        "role": ex.probe.role.value,
+        "request": {
+            "method": ex.request.method,
+            "url": ex.request.url,
+            "headers": [[k, v] for k, v in ex.request.headers],
+            "body": ex.request.body.decode("utf-8", "replace"),
+        },
+        "answer": answer,
+        "error": ex.error,
+        "elapsedSeconds": round(ex.elapsed, 6),
+        "curl": format_curl(ex.request),
+    }
+
+
+def format_junit(report: Report) -> str:
+    """JUnit XML: one test case per check; a failed check carries every failure with its reproduction."""
+    failed = sum(r.outcome is Outcome.FAILED for r in report.results)
+    skipped = sum(r.outcome is Outcome.SKIPPED for r in report.results)
+    suites = ET.Element("testsuites", name="card-callback contract suite", tests=str(len(report.results)),
+                        failures=str(failed), errors="0", skipped=str(skipped), time=f"{report.duration:.3f}")
+    suite = ET.SubElement(suites, "testsuite", name="card-callback contract", tests=str(len(report.results)),
+                          failures=str(failed), errors="0", skipped=str(skipped), time=f"{report.duration:.3f}",
+                          timestamp=report.started_at)
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("target", report.target), ("seed", str(report.seed)),
+                        ("document.sha256", report.spec_sha256), ("verdict", report.verdict.value),
+                        ("signed", str(report.signed).lower()), ("strict", str(report.strict).lower())):
+        ET.SubElement(props, "property", name=name, value=value)
+    for result in report.results:
+        case = ET.SubElement(suite, "testcase", classname="card_callback.contract",
+                             name=f"{result.check.code} {result.check.name}", time="0")
+        defects = [f for f in result.failures if f.severity is Severity.DEFECT]
+        warnings = [f for f in result.failures if f.severity is Severity.WARNING]
+        if result.outcome is Outcome.FAILED:
+            element = ET.SubElement(case, "failure", type=result.check.code,
+                                    message="; ".join(f.title for f in defects))
+            element.text = _clean("".join(format_failure(f) for f in defects))
+        elif result.outcome is Outcome.SKIPPED:
+            ET.SubElement(case, "skipped", message=result.reason or "skipped")
+        if warnings:
+            out = ET.SubElement(case, "system-out")
+            out.text = _clean("".join(format_failure(f) for f in warnings))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _clean(text: str) -> str:
+    # XML 1.0 cannot carry most control characters, which generated bodies may contain.
+    return "".join(ch if ch in "\t\n\r" or (" " <= ch and ch not in "\ufffe\uffff") else f"\\x{ord(ch):02x}"
+                   for ch in text)

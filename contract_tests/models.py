@@ -1,0 +1,191 @@
+"""Values of a run: what is sent, what came back, what the checks concluded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    """Why a request is sent; the checks pick the requests they judge by role."""
+
+    VALID = "valid"  # a valid callback (generated, a document example, a test card)
+    INVALID = "invalid"  # breaks the request schema, or is not JSON at all
+    INVALID_SHOULD = "invalid-should"  # a valid body under a wrong or missing Content-Type
+    EXTENDED = "extended"  # a valid callback plus unknown fields (forward compatibility)
+    BASELINE = "baseline"  # the same callback without them, sent before and after
+    REPEAT = "repeat"  # the identical callback sent a second time
+    TAMPERED = "tampered"  # a valid callback whose signature is missing or wrong
+    STALE = "stale"  # a valid callback signed with an X-Ms-Date older than the allowed skew
+
+
+class Tamper(StrEnum):
+    """How the signature of a request is spoiled (NONE: signed properly when a secret is given)."""
+
+    NONE = "none"
+    UNSIGNED = "no signature headers"
+    NO_AUTHORIZATION = "the Authorization header missing"
+    NO_DATE = "the X-Ms-Date header missing"
+    NO_CONTENT_SHA256 = "the X-Ms-Content-Sha256 header missing"
+    BAD_SIGNATURE = "a wrong signature"
+    BODY_CHANGED = "the body changed after signing"
+    BODY_CHANGED_REHASHED = "the body changed after signing, X-Ms-Content-Sha256 recomputed"
+    WRONG_SECRET = "signed with a wrong secret"
+    WRONG_PATH = "signed for another path"
+    WRONG_HOST = "signed for another host"
+    STALE_DATE = "X-Ms-Date older than the allowed clock skew"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One request the suite plans to send, before it is signed."""
+
+    label: str
+    role: Role
+    body: bytes
+    content_type: str | None = "application/json"
+    tamper: Tamper = Tamper.NONE
+    signed_body: bytes | None = None  # the body the signature covers, when it is not `body`
+    group: str | None = None  # ties the requests a check compares (baseline/extended, repeat)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A request exactly as it goes on the wire (headers in order, the body's bytes)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The PSP's HTTP answer."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    @property
+    def media_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The parsed body; raises ValueError when it is not JSON."""
+        return json.loads(self.body)
+
+    def status_field(self) -> str | None:
+        """The `status` of a JSON object answer, if there is one."""
+        try:
+            data = self.json()
+        except ValueError:
+            return None
+        value = data.get("status") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and what came of it: an answer, or an error (no answer, or none in time)."""
+
+    probe: Probe
+    request: Outgoing
+    answer: Answer | None
+    elapsed: float
+    error: str | None = None
+    timed_out: bool = False
+
+
+class Severity(StrEnum):
+    DEFECT = "defect"
+    WARNING = "warning"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A named, coded rule of the contract."""
+
+    code: str
+    name: str
+    rule: str
+    should: bool = False  # a SHOULD of the document: a warning unless the run is strict
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One way a check failed; `exchanges` reproduce it (the smallest case of `count` alike)."""
+
+    code: str
+    severity: Severity
+    title: str
+    detail: str
+    exchanges: tuple[Exchange, ...]
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: Check
+    outcome: Outcome
+    judged: int
+    failures: tuple[Failure, ...] = ()
+    reason: str | None = None  # why it was skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    count: int
+    p50: float
+    p95: float
+    max: float
+
+
+class Verdict(StrEnum):
+    CONFORMS = "conforms"
+    DEFECTS = "defects"
+    UNTESTED = "untested"
+
+    @property
+    def exit_code(self) -> int:
+        return {Verdict.CONFORMS: 0, Verdict.DEFECTS: 1, Verdict.UNTESTED: 2}[self]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a run concluded; every report format is rendered from it."""
+
+    target: str
+    spec_source: str
+    spec_sha256: str
+    seed: int
+    deadline: float
+    max_examples: int
+    strict: bool
+    signed: bool
+    verdict: Verdict
+    results: tuple[CheckResult, ...]
+    latency: Latency | None
+    requests: int
+    duration: float
+    started_at: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        return tuple(f for r in self.results for f in r.failures)

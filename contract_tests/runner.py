@@ -1,0 +1,211 @@
+"""Run the suite against one callback URL through a transport, as a stream of events."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from callback_core.spec import Contract
+from contract_tests.auth import prepare
+from contract_tests.cases import Planner
+from contract_tests.checks import CHECKS, JUDGES, NEEDS_SECRET, Context, Finding, outcome_of
+from contract_tests.errors import OptionError, TransportError
+from contract_tests.events import CheckFinished, Event, Planned, RequestDone, RunFinished, RunStarted
+from contract_tests.generation import generate
+from contract_tests.models import (
+    CheckResult,
+    Exchange,
+    Failure,
+    Latency,
+    Outcome,
+    Probe,
+    Report,
+    Role,
+    Verdict,
+)
+from contract_tests.transport import Transport
+
+DEFAULT_MAX_EXAMPLES = 100
+STOP_AFTER_LATE = 3  # a PSP this slow would only make the run last minutes more; the defect is plain
+STOP_AFTER_FAILED_CONNECTIONS = 3  # consecutive: the endpoint is gone
+
+
+def document_sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One run's options, validated once by `validate`."""
+
+    url: str
+    contract: Contract
+    spec_sha256: str
+    seed: int
+    deadline: float | None = None  # None: the document's
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    strict: bool = False
+    secret: str | None = None
+
+    @property
+    def effective_deadline(self) -> float:
+        return self.deadline if self.deadline is not None else self.contract.deadline_seconds
+
+    def validate(self) -> Settings:
+        url = httpx.URL(self.url) if _parses(self.url) else None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise OptionError(f"URL must be an absolute http(s) URL, not {self.url!r}")
+        if self.deadline is not None and not (math.isfinite(self.deadline) and self.deadline > 0):
+            raise OptionError(f"--deadline must be a positive number of seconds, not {self.deadline:g}")
+        if self.max_examples < 1:
+            raise OptionError(f"--max-examples must be at least 1, not {self.max_examples}")
+        if not 0 <= self.seed < 2**64:
+            raise OptionError(f"--seed must be between 0 and 2**64-1, not {self.seed}")
+        return self
+
+
+def run(
+    settings: Settings,
+    transport: Transport,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    timer: Callable[[], float] = time.perf_counter,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> Iterator[Event]:
+    """Generate, send, judge; yields progress as it goes and a RunFinished with the report last."""
+    settings = settings.validate()
+    contract, deadline, signed = settings.contract, settings.effective_deadline, settings.secret is not None
+    started_at, started = now(), timer()
+    yield RunStarted(settings.url, contract.source, settings.spec_sha256, settings.seed, deadline,
+                     settings.max_examples, settings.strict, signed)
+    generated = generate(contract, seed=settings.seed, max_examples=settings.max_examples,
+                         invalid_examples=max(5, settings.max_examples // 4))
+    probes = Planner(contract, generated, new_id).plan(signed=signed)
+    yield Planned(len(probes), tuple(Counter(p.role.value for p in probes).items()))
+
+    # Give a late answer a little time so the report can say how late, without waiting for ever.
+    timeout = deadline + min(2.0, max(0.5, deadline / 2))
+    exchanges: list[Exchange] = []
+    notes: list[str] = []
+    late = failed_in_a_row = 0
+    for index, probe in enumerate(probes, 1):
+        exchange = _send(probe, settings, transport, timeout, now, timer)
+        exchanges.append(exchange)
+        is_late = exchange.timed_out or exchange.elapsed > deadline
+        yield RequestDone(index, len(probes), exchange, is_late)
+        failed_in_a_row = failed_in_a_row + 1 if exchange.answer is None and not exchange.timed_out else 0
+        late += is_late
+        if index == 1 and exchange.answer is None and not exchange.timed_out:
+            break  # unreachable: nothing was tested, _untested_reason says why
+        if late >= STOP_AFTER_LATE:
+            notes.append(f"stopped after {index} of {len(probes)} requests: {late} answers missed the deadline")
+            break
+        if failed_in_a_row >= STOP_AFTER_FAILED_CONNECTIONS:
+            notes.append(f"stopped after {index} of {len(probes)} requests: the last {failed_in_a_row} got no "
+                         f"answer ({exchange.error})")
+            break
+
+    untested = _untested_reason(exchanges, signed)
+    if untested:
+        notes.append(untested)
+    ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict)
+    results = []
+    for check in CHECKS:
+        if untested:
+            result = CheckResult(check, Outcome.SKIPPED, 0, reason=untested)
+        elif check.code in NEEDS_SECRET and not signed:
+            result = CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given "
+                                 "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")
+        else:
+            judged, findings = JUDGES[check.code](exchanges, ctx)
+            failures = _group(check.code, findings)
+            reason = None if judged else (
+                f"not reached: {notes[0]}" if notes else "nothing to judge: no request of this kind got an answer"
+            )
+            result = CheckResult(check, outcome_of(findings, judged), judged, failures, reason)
+        results.append(result)
+        yield CheckFinished(result)
+
+    if untested:
+        verdict = Verdict.UNTESTED
+    elif any(r.outcome is Outcome.FAILED for r in results):
+        verdict = Verdict.DEFECTS
+    else:
+        verdict = Verdict.CONFORMS
+    yield RunFinished(Report(
+        target=settings.url, spec_source=contract.source, spec_sha256=settings.spec_sha256, seed=settings.seed,
+        deadline=deadline, max_examples=settings.max_examples, strict=settings.strict, signed=signed,
+        verdict=verdict, results=tuple(results), latency=latency([ex.elapsed for ex in exchanges if ex.answer]),
+        requests=len(exchanges), duration=timer() - started, started_at=started_at.isoformat(timespec="seconds"),
+        notes=tuple(notes),
+    ))
+
+
+def _send(
+    probe: Probe, settings: Settings, transport: Transport, timeout: float,
+    now: Callable[[], datetime], timer: Callable[[], float],
+) -> Exchange:
+    request = prepare(probe, settings.url, settings.secret, settings.contract.hmac, now())
+    start = timer()
+    try:
+        answer = transport.send(request, timeout)
+    except TransportError as exc:
+        return Exchange(probe, request, None, timer() - start, error=exc.reason, timed_out=exc.timed_out)
+    return Exchange(probe, request, answer, timer() - start)
+
+
+def _untested_reason(exchanges: list[Exchange], signed: bool) -> str | None:
+    answered = [ex for ex in exchanges if ex.answer is not None]
+    if not answered:
+        reason = next((ex.error for ex in exchanges if ex.error), "no request got an answer")
+        return f"tested nothing: {reason}"
+    valid = [ex for ex in answered if ex.probe.role is Role.VALID]
+    if not signed and valid and all(ex.answer is not None and ex.answer.status == 401 for ex in valid):
+        return ("tested nothing: every valid callback was refused with 401 (the endpoint verifies HMAC "
+                "signatures); give the secret in CARD_CALLBACK_HMAC_SECRET or with --hmac-secret-file")
+    return None
+
+
+def _group(code: str, findings: list[Finding]) -> tuple[Failure, ...]:
+    """One Failure per title; the reproduction is the smallest request that shows it."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.title, []).append(finding)
+    failures = []
+    for title, alike in grouped.items():
+        smallest = min(alike, key=lambda f: sum(len(ex.request.body) for ex in f.exchanges))
+        detail = smallest.detail
+        others = sorted({f.exchanges[0].probe.label for f in alike} - {smallest.exchanges[0].probe.label})
+        if others:
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            detail += f" (also: {shown})"
+        failures.append(Failure(code, smallest.severity, title, detail, smallest.exchanges, len(alike)))
+    return tuple(failures)
+
+
+def latency(samples: list[float]) -> Latency | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+
+    def rank(p: float) -> float:
+        # Nearest rank: a percentile that is one of the measured latencies.
+        return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+    return Latency(count=len(ordered), p50=rank(0.50), p95=rank(0.95), max=ordered[-1])
+
+
+def _parses(url: str) -> bool:
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""Pure text for the terminal: progress while the run goes, a line per check, each failure with a curl."""
+
+from __future__ import annotations
+
+import shlex
+
+from contract_tests.events import CheckFinished, Event, Planned, RequestDone, RunFinished, RunStarted
+from contract_tests.models import Exchange, Failure, Outcome, Outgoing, Report, Severity, Verdict
+
+PROGRESS_WIDTH = 50
+BODY_LIMIT = 2000  # characters of an answer body shown; the request body is always shown whole
+_OUTCOME = {
+    Outcome.PASSED: "PASSED",
+    Outcome.FAILED: "FAILED",
+    Outcome.WARNING: "WARNING",
+    Outcome.SKIPPED: "SKIPPED",
+}
+
+
+def format_event(event: Event) -> str:
+    """The text for one event ('' when it shows nothing); lines end with a newline, progress does not."""
+    if isinstance(event, RunStarted):
+        signing = "HMAC-SHA256 with the given secret" if event.signed else "off (no secret given)"
+        return (
+            f"card-callback test {event.target}\n"
+            f"  document  {event.spec_source} (sha256 {event.spec_sha256[:16]})\n"
+            f"  seed      {event.seed} (the same cases again: --seed {event.seed})\n"
+            f"  deadline  {event.deadline:g} s\n"
+            f"  signing   {signing}\n"
+            f"  strict    {'yes: SHOULD rules are defects' if event.strict else 'no: SHOULD rules only warn'}\n"
+            "generating callbacks with Schemathesis ...\n"
+        )
+    if isinstance(event, Planned):
+        kinds = ", ".join(f"{count} {role}" for role, count in event.by_role)
+        return f"sending {event.total} requests ({kinds})\n"
+    if isinstance(event, RequestDone):
+        return format_progress(event)
+    if isinstance(event, CheckFinished):
+        return format_check_line(event.result.check.code, event.result.check.name, event.result.outcome,
+                                 _check_note(event))
+    if isinstance(event, RunFinished):
+        return format_report_tail(event.report)
+    return ""
+
+
+def format_progress(event: RequestDone) -> str:
+    ex = event.exchange
+    if event.late:
+        mark = "T"
+    elif ex.answer is None or ex.answer.status >= 500:
+        mark = "E"
+    else:
+        mark = "."
+    end = ""
+    if event.index % PROGRESS_WIDTH == 0 or event.index == event.total:
+        end = f" {event.index}/{event.total}\n"
+    if event.index == event.total and event.index % PROGRESS_WIDTH:
+        end = " " * (PROGRESS_WIDTH - event.index % PROGRESS_WIDTH) + end
+    return mark + end
+
+
+def format_check_line(code: str, name: str, outcome: Outcome, note: str) -> str:
+    dots = "." * max(3, 52 - len(name))
+    return f"{code} {name} {dots} {_OUTCOME[outcome]:<8}{(' ' + note) if note else ''}\n"
+
+
+def _check_note(event: CheckFinished) -> str:
+    result = event.result
+    if result.outcome is Outcome.SKIPPED:
+        return result.reason or ""
+    if result.failures:
+        total = sum(f.count for f in result.failures)
+        return f"({len(result.failures)} kind(s) of failure, {total} request(s); {result.judged} judged)"
+    return f"({result.judged} judged)"
+
+
+def format_report_tail(report: Report) -> str:
+    """Failures and warnings in full, latency, notes and the verdict."""
+    parts = []
+    defects = [f for f in report.failures if f.severity is Severity.DEFECT]
+    warnings = [f for f in report.failures if f.severity is Severity.WARNING]
+    if defects:
+        parts.append("\nFAILURES\n" + "".join(format_failure(f) for f in defects))
+    if warnings:
+        parts.append("\nWARNINGS (SHOULD rules; defects with --strict)\n"
+                     + "".join(format_failure(f) for f in warnings))
+    parts.append("\n")
+    if report.latency is not None:
+        lat = report.latency
+        parts.append(
+            f"latency   p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  max {_ms(lat.max)}  "
+            f"(deadline {report.deadline:g} s, {lat.count} answers)\n"
+        )
+    for note in report.notes:
+        parts.append(f"note      {note}\n")
+    parts.append(format_verdict(report) + "\n")
+    return "".join(parts)
+
+
+def format_verdict(report: Report) -> str:
+    failed = [r.check.code for r in report.results if r.outcome is Outcome.FAILED]
+    warned = [r.check.code for r in report.results if r.outcome is Outcome.WARNING]
+    if report.verdict is Verdict.CONFORMS:
+        head = "RESULT: conforms" + (f" (warnings: {', '.join(warned)})" if warned else "")
+    elif report.verdict is Verdict.DEFECTS:
+        head = f"RESULT: defects found ({', '.join(failed)})"
+    else:
+        head = "RESULT: could not test (nothing was judged)"
+    return f"{head}; {report.requests} requests in {report.duration:.1f} s; seed {report.seed}"
+
+
+def format_failure(failure: Failure) -> str:
+    kind = "warning" if failure.severity is Severity.WARNING else "defect"
+    lines = [f"\n{failure.code} {kind}: {failure.title}  [{failure.count} request(s)]\n"]
+    if failure.detail:
+        lines.append(f"  why       {failure.detail}\n")
+    for ex in failure.exchanges:
+        lines.append(format_exchange(ex))
+    return "".join(lines)
+
+
+def format_exchange(ex: Exchange) -> str:
+    lines = [f"  case      {ex.probe.label}\n", f"  request   {ex.request.method} {ex.request.url}\n"]
+    lines += [f"            {name}: {value}\n" for name, value in ex.request.headers]
+    lines.append(_indent(ex.request.body.decode("utf-8", "replace") or "(empty body)"))
+    if ex.answer is None:
+        lines.append(f"  answer    none after {_ms(ex.elapsed)}: {ex.error}\n")
+    else:
+        lines.append(f"  answer    {ex.answer.status} in {_ms(ex.elapsed)}\n")
+        lines += [f"            {name}: {value}\n"
+                  for name, value in ex.answer.headers if name.lower() == "content-type"]
+        text = ex.answer.body.decode("utf-8", "replace")
+        lines.append(_indent((text[:BODY_LIMIT] + " ...") if len(text) > BODY_LIMIT else text or "(empty body)"))
+    lines.append("  reproduce " + format_curl(ex.request) + "\n")
+    return "".join(lines)
+
+
+def format_curl(request: Outgoing) -> str:
+    """A curl command that sends the same bytes with the same headers (signatures included)."""
+    words = ["curl", "-sS", "-i", "-X", request.method, request.url]
+    for name, value in request.headers:
+        if name.lower() == "host":
+            continue  # curl derives the same Host from the URL
+        words += ["-H", f"{name}: {value}"]
+    if request.header("content-type") is None:
+        words += ["-H", "Content-Type:"]  # curl would otherwise add a form Content-Type of its own
+    # --data-raw sends the string as it is; --data-binary would read a file for a body starting with @.
+    words += ["--data-raw", request.body.decode("utf-8", "replace")]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _indent(text: str) -> str:
+    return "".join(f"            {line}\n" for line in text.splitlines() or [""])
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
