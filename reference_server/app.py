@@ -202,8 +202,8 @@ def base_url(scope: Scope) -> str:
     """The server's base URL as the client addressed it (Host header), for the 3-D Secure page link."""
     host = Headers(scope=scope).get("host", "")
     if not _HOST.match(host):
-        server = scope.get("server") or ("127.0.0.1", 80)
-        name, port = str(server[0]), server[1]
-        host = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+        name, port = scope.get("server") or ("127.0.0.1", None)
+        name = f"[{name}]" if ":" in str(name) else str(name)
+        host = name if port is None else f"{name}:{port}"
     scheme = "https" if scope.get("scheme") == "https" else "http"
     return f"{scheme}://{host}{scope.get('root_path', '')}"

@@ -1,0 +1,129 @@
+"""Card 3000: SOFT_DECLINE to the server's 3-D Secure page, then the second callback (in-process)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from reference_helpers import client_for
+
+pytestmark = pytest.mark.anyio
+Make = Callable[..., dict[str, Any]]
+COMPLETED = "https://vipps.example/mobileintercept?transactionId=1&responsecode=OK"
+
+
+def _second(body: dict[str, Any]) -> dict[str, Any]:
+    fresh = {**body, "networkToken": {**body["networkToken"], "cryptogram": "FreshCryptogram2=="}}
+    return fresh
+
+
+async def _soft_decline(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    response = await client.post("/psp-makepayment", json=body)
+    assert response.status_code == 200
+    assert response.json()["status"] == "SOFT_DECLINE"
+    return response
+
+
+@pytest.mark.parametrize(
+    ("decision", "status", "code"), [("approve", "RESERVE", None), ("reject", "FAIL", "3DS_FAILED")]
+)
+async def test_round_trip(tmp_path: Path, callback: Make, decision: str, status: str, code: str | None) -> None:
+    body = callback("3000", "sd-1", softDeclineCompletedRedirectUrl=COMPLETED)
+    async with client_for(tmp_path) as client:
+        first = await _soft_decline(client, body)
+        url = first.json()["softDeclineRedirectUrl"]
+        assert url == "http://psp.test/3ds/sd-1"
+        page = await client.get(url)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert '<meta name="generator" content="card-callback reference server">' in page.text
+        assert len(re.findall(r"<form\b", page.text)) == 1 and 'method="post"' in page.text
+        assert f'name="decision" value="{decision}"' in page.text
+        posted = await client.post(url, data={"decision": decision})
+        assert posted.status_code == 303
+        assert posted.headers["location"] == COMPLETED
+        second = await client.post("/psp-makepayment", json=_second(body))
+        assert second.status_code == 200
+        assert second.json()["status"] == status
+        assert second.json().get("errorCode") == code
+        # Replays of either callback get their own answer again, byte for byte.
+        assert (await client.post("/psp-makepayment", json=_second(body))).content == second.content
+        assert (await client.post("/psp-makepayment", json=body)).content == first.content
+        # A third, different callback is refused, and the session is closed.
+        third = {**_second(body), "networkToken": {**body["networkToken"], "cryptogram": "Third=="}}
+        assert (await client.post("/psp-makepayment", json=third)).status_code == 409
+        assert (await client.post(url, data={"decision": decision})).status_code == 409
+        assert "closed" in (await client.get(url)).text
+        attempt = (await client.get("/attempts/sd-1")).json()
+        assert attempt["threeDSecure"]["state"] == "closed"
+        assert attempt["threeDSecure"]["decision"] == decision
+        assert [c["answer"]["status"] for c in attempt["callbacks"]] == ["SOFT_DECLINE", status]
+
+
+async def test_never_completed_fails(tmp_path: Path, callback: Make) -> None:
+    body = callback("3000", "sd-2")
+    async with client_for(tmp_path) as client:
+        await _soft_decline(client, body)
+        second = await client.post("/psp-makepayment", json=_second(body))
+    assert second.json() == {
+        "status": "FAIL",
+        "errorCode": "3DS_FAILED",
+        "errorMessage": second.json()["errorMessage"],
+    }
+
+
+async def test_decision_is_idempotent_but_cannot_change(tmp_path: Path, callback: Make) -> None:
+    body = callback("3000", "sd-3", softDeclineCompletedRedirectUrl=COMPLETED)
+    async with client_for(tmp_path) as client:
+        url = (await _soft_decline(client, body)).json()["softDeclineRedirectUrl"]
+        assert (await client.post(url, data={"decision": "approve"})).status_code == 303
+        assert (await client.post(url, data={"decision": "approve"})).status_code == 303
+        changed = await client.post(url, data={"decision": "reject"})
+        assert changed.status_code == 409
+        assert changed.headers["content-type"] == "application/problem+json"
+        assert (await client.post(url, data={"decision": "maybe"})).status_code == 400
+        assert "Decision recorded: approve" in (await client.get(url)).text
+
+
+async def test_second_callback_must_be_about_the_same_payment(tmp_path: Path, callback: Make) -> None:
+    body = callback("3000", "sd-4")
+    async with client_for(tmp_path) as client:
+        await _soft_decline(client, body)
+        other = {**_second(body), "pspReference": "someone-else"}
+        response = await client.post("/psp-makepayment", json=other)
+    assert response.status_code == 409
+    assert "pspReference" in response.json()["detail"]
+
+
+async def test_three_ds_page_only_for_soft_declined_attempts(tmp_path: Path, callback: Make) -> None:
+    async with client_for(tmp_path) as client:
+        await client.post("/psp-makepayment", json=callback("1234", "plain-1"))
+        assert (await client.get("/3ds/plain-1")).status_code == 404
+        assert (await client.get("/3ds/unknown")).status_code == 404
+        assert (await client.post("/3ds/unknown", data={"decision": "approve"})).status_code == 404
+
+
+async def test_attempt_ids_with_reserved_characters_get_a_working_page(tmp_path: Path, callback: Make) -> None:
+    body = callback("3000", "a/b c?d%e", softDeclineCompletedRedirectUrl=COMPLETED)
+    async with client_for(tmp_path) as client:
+        url = (await _soft_decline(client, body)).json()["softDeclineRedirectUrl"]
+        assert url == "http://psp.test/3ds/a%2Fb%20c%3Fd%25e"
+        assert (await client.get(url)).status_code == 200
+        assert (await client.post(url, data={"decision": "approve"})).headers["location"] == COMPLETED
+        assert (await client.post("/psp-makepayment", json=_second(body))).json()["status"] == "RESERVE"
+
+
+async def test_page_url_follows_the_host_header(tmp_path: Path, callback: Make) -> None:
+    async with client_for(tmp_path) as client:
+        response = await client.post(
+            "/psp-makepayment", json=callback("3000", "sd-5"), headers={"host": "psp.example.com:8443"}
+        )
+        bogus = await client.post(
+            "/psp-makepayment", json=callback("3000", "sd-6"), headers={"host": "evil.example/path?x"}
+        )
+    assert response.json()["softDeclineRedirectUrl"] == "http://psp.example.com:8443/3ds/sd-5"
+    # A Host header that is not a host name is not trusted into the URL.
+    assert "evil" not in bogus.json()["softDeclineRedirectUrl"]
