@@ -28,6 +28,7 @@ from callback_core.spec import Contract, bundled_document, bundled_spec_path
 from reference_server.bodies import StrictJSONBodyValidator
 from reference_server.cards import load_cards
 from reference_server.errors import (
+    ConfigError,
     ReferenceServerError,
     on_connexion_problem,
     on_http_exception,
@@ -80,7 +81,7 @@ def create_app(
     - `max_body_bytes`: larger callbacks get 413 without being read further.
     """
     if max_body_bytes <= 0:
-        raise ReferenceServerError("max_body_bytes must be positive")
+        raise ConfigError("max_body_bytes must be positive")
     clock = now or (lambda: datetime.now(UTC))
     spec = spec_path or bundled_spec_path()
     contract = Contract.from_file(spec)

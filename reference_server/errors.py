@@ -36,6 +36,9 @@ class ReferenceServerError(CardCallbackError):
 class ConfigError(ReferenceServerError):
     """The server cannot start as configured (test-card file, document, database)."""
 
+    def __str__(self) -> str:
+        return self.detail
+
 
 class BadRequest(ReferenceServerError):
     status = 400

@@ -125,6 +125,9 @@ class CallbackGuard:
         if not body:
             raise BadRequest("the body is empty; a JSON object is required")
         _check_content_type(headers.get("content-type"))
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise UnsupportedMediaType("Content-Encoding is not supported; send the JSON uncompressed")
         replay_scope = dict(scope)
         replay_scope["headers"] = list(scope["headers"])
         fixed = MutableHeaders(scope=replay_scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ CASES: list[tuple[str, Callable[[bytes], bytes], dict[str, str], int, str]] = [
      "application/json"),
     ("missing Content-Type", lambda ok: ok, {}, 415, "missing"),
     ("non-UTF-8 charset", lambda ok: ok, {"content-type": "application/json; charset=latin-1"}, 415, "utf-8"),
+    ("compressed body", lambda ok: gzip.compress(ok), {**JSON, "content-encoding": "gzip"}, 415, "Content-Encoding"),
     ("empty body", lambda ok: b"", JSON, 400, "empty"),
     ("whitespace body", lambda ok: b"  \n ", JSON, 400, "empty"),
     ("JSON array", lambda ok: b"[" + ok + b"]", JSON, 400, "must be of type object"),

@@ -140,3 +140,22 @@ def test_schemathesis_cli_finds_nothing(tmp_path: Path, signed: bool) -> None:
     assert statuses.count(200) >= 3
     assert 401 not in statuses
     assert not [s for s in statuses if s is not None and s >= 500]
+
+
+def test_database_that_cannot_be_opened_is_one_clear_error(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file.txt"
+    not_a_directory.write_text("", encoding="utf-8")
+    db = not_a_directory / "attempts.sqlite3"
+    result = subprocess.run([str(CLI), "serve", "--port", "0", "--db", str(db)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot open the database {db}")
+
+
+def test_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    with serve_process(tmp_path, tmp_path / "e.sqlite3") as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        result = subprocess.run([str(CLI), "serve", "--port", port, "--db", str(tmp_path / "f.sqlite3")],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
