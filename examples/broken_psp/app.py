@@ -66,8 +66,11 @@ async def card_callback(request: Request) -> JSONResponse:
         callback = Callback.model_validate(payload)
     except ValidationError as exc:
         return JSONResponse({"detail": exc.errors(include_input=False, include_url=False)}, status_code=422)
-    # DEFECT 5 (answer not per the contract): networkTransactionReference must be a string.
-    reference = zlib.crc32(callback.authorizationAttemptId.encode())
+    if callback.maskedCardNumber.endswith("0051"):
+        # DEFECT 5 (answer not per the contract): errorCode must be a string of the catalogue; this
+        # one is a number, as in an example from another Vipps MobilePay API.
+        return JSONResponse({"status": "FAIL", "errorCode": 51, "errorMessage": "Insufficient funds"})
+    reference = f"{zlib.crc32(callback.authorizationAttemptId.encode()):08x}"
     return JSONResponse({"status": "RESERVE", "networkTransactionReference": reference})
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from examples_support import CARD_CALLBACK, EXAMPLES, running
 
-CI = Path(__file__).resolve().parents[2] / "examples" / "ci"
+CI = EXAMPLES / "ci"
+FLASK_PSP = EXAMPLES / "flask_psp" / "app.py"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -65,3 +71,47 @@ def test_recipes_are_documented() -> None:
     readme = (CI / "README.md").read_text()
     for name in ("github-actions.yml", "gitlab-ci.yml", "CARD_CALLBACK_URL", "CARD_CALLBACK_HMAC_SECRET"):
         assert name in readme
+
+
+def _run_script(lines: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a job's shell lines as the CI runner would (bash -e), with the toolkit already installed."""
+    full_env = {k: v for k, v in os.environ.items() if k != "CARD_CALLBACK_HMAC_SECRET"}
+    full_env.update(env, PATH=f"{CARD_CALLBACK.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    script = "\n".join(lines)
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _junit_cases(path: Path) -> dict[str, str]:
+    cases = {}
+    for case in ET.parse(path).iter("testcase"):
+        states = [state for state in ("failure", "skipped") if case.find(state) is not None]
+        cases[case.get("name", "").split()[0]] = states[0] if states else "ok"
+    return cases
+
+
+@pytest.mark.e2e
+def test_github_step_runs_against_an_endpoint_with_an_unset_secret(tmp_path: Path) -> None:
+    steps = _load("github-actions.yml")["jobs"]["contract"]["steps"]
+    suite = next(step for step in steps if "card-callback test" in str(step.get("run", "")))
+    with running(FLASK_PSP, tmp_path / "psp.log") as url:
+        # GitHub passes a secret that is not set as an empty string: that must mean "unsigned".
+        env = {"CARD_CALLBACK_URL": url, "CARD_CALLBACK_HMAC_SECRET": ""}
+        result = _run_script(suite["run"].splitlines(), tmp_path, env)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    junit = _option(_test_command(suite["run"].splitlines()), "--junit-xml")
+    cases = _junit_cases(tmp_path / junit)
+    assert cases["CC006"] == "skipped" and set(cases.values()) == {"ok", "skipped"}, cases
+
+
+@pytest.mark.e2e
+def test_gitlab_script_runs_against_a_signing_endpoint(tmp_path: Path) -> None:
+    job = _load("gitlab-ci.yml")["card-callback-contract"]
+    # Installing is the one line this checkout does not need; the rest runs as written.
+    lines = [line for line in job["script"] if "CARD_CALLBACK_PACKAGE" not in line]
+    secret = "gitlab-masked-variable"
+    with running(FLASK_PSP, tmp_path / "psp.log", secret=secret) as url:
+        result = _run_script(lines, tmp_path, {"CARD_CALLBACK_URL": url, "CARD_CALLBACK_HMAC_SECRET": secret})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert set(_junit_cases(tmp_path / job["artifacts"]["reports"]["junit"]).values()) == {"ok"}
