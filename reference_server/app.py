@@ -24,14 +24,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope
 
-from callback_core.spec import Contract, bundled_document, bundled_spec_path
+from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server.bodies import StrictJSONBodyValidator
 from reference_server.cards import load_cards
 from reference_server.errors import (
+    BadRequest,
     ConfigError,
     ReferenceServerError,
+    http_exception_handler,
     on_connexion_problem,
-    on_http_exception,
     on_reference_error,
     on_unexpected,
 )
@@ -105,6 +106,7 @@ def create_app(
             await psp.shutdown()
 
     app = AsyncApp(__name__, lifespan=lifespan)
+    reference_spec = bundled_document("reference-server.yaml")
     resolver = _resolver(_handlers(psp, contract))
     body_validators = MediaTypeDict(
         {
@@ -117,7 +119,7 @@ def create_app(
     # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
     # that /ui/ shows it (tests/reference_server checks /ui/).
     app.add_api(
-        bundled_document("reference-server.yaml"),
+        reference_spec,
         base_path="",
         resolver=resolver,
         validate_responses=validate_responses,
@@ -145,7 +147,7 @@ def create_app(
     # Every error, whoever raises it, is rendered by reference_server.errors as problem+json.
     app.add_error_handler(ReferenceServerError, on_reference_error)
     app.add_error_handler(ProblemException, on_connexion_problem)
-    app.add_error_handler(HTTPException, on_http_exception)
+    app.add_error_handler(HTTPException, http_exception_handler(_allowed_methods([spec, reference_spec])))
     app.add_error_handler(Exception, on_unexpected)
     return app
 
@@ -178,8 +180,12 @@ def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
         view = await psp.three_ds(authorizationAttemptId)
         return HTMLResponse(format_three_ds_page(view))
 
-    async def three_ds_decision(authorizationAttemptId: str, body: dict[str, Any]) -> Response:  # noqa: N803
-        target = await psp.decide(authorizationAttemptId, str(body["decision"]))
+    async def three_ds_decision(authorizationAttemptId: str, body: Any = None) -> Response:  # noqa: N803
+        decision = body.get("decision") if isinstance(body, Mapping) else None
+        if decision not in ("approve", "reject"):
+            # Connexion lets a body without Content-Type through unparsed; refuse it here too.
+            raise BadRequest("the form needs decision=approve or decision=reject")
+        target = await psp.decide(authorizationAttemptId, decision)
         # Location exactly as received (validated as a URI), not re-quoted by a redirect helper.
         return Response(status_code=303, headers={"Location": quote(target, safe="".join(map(chr, range(33, 127))))})
 
@@ -193,6 +199,23 @@ def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
         "threeDSecureDecision": three_ds_decision,
         "getAttempt": get_attempt,
     }
+
+
+def _allowed_methods(documents: list[Path]) -> Callable[[str], list[str]]:
+    """For a request path, the methods the documents declare on it (for the Allow header of a 405)."""
+    routes: list[tuple[re.Pattern[str], set[str]]] = []
+    for document in documents:
+        for template, item in read_document(document).get("paths", {}).items():
+            methods = {m.upper() for m in item if m in HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+(?:/[^/]+)*", re.escape(template))
+            routes.append((re.compile(f"^{pattern}$"), methods))
+
+    def allowed(path: str) -> list[str]:
+        return sorted({m for regex, methods in routes if regex.match(path) for m in methods})
+
+    return allowed
 
 
 def _current_scope() -> Scope:

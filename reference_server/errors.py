@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -108,15 +108,31 @@ async def on_connexion_problem(_request: ConnexionRequest, exc: Exception) -> Co
     if status >= 500:
         # A 5xx from Connexion (a non-conforming answer, in tests) is our bug: log it for the developer.
         logger.error("problem %s: %s", status, exc.detail)
-    detail = str(exc.detail) if exc.detail else _phrase(status)
+    # Connexion's messages can run on with a dump of the schema: its first line says what is wrong.
+    detail = str(exc.detail).strip().splitlines()[0] if exc.detail and str(exc.detail).strip() else _phrase(status)
     return problem_response(status, detail, title=exc.title or None, headers=_str_headers(exc.headers))
 
 
-async def on_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    if not isinstance(exc, HTTPException):
-        return await on_unexpected(_request, exc)
-    # Routing's 404/405; the 405 carries the Allow header a client needs.
-    return problem_response(exc.status_code, str(exc.detail), headers=_str_headers(exc.headers))
+def http_exception_handler(
+    allowed_methods: Callable[[str], list[str]],
+) -> Callable[[ConnexionRequest, Exception], Awaitable[ConnexionResponse]]:
+    """The handler of routing's 404/405, with an Allow header listing every documented method.
+
+    Connexion routes each method of a path separately, so Starlette's own Allow names only the first.
+    """
+
+    async def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if not isinstance(exc, HTTPException):
+            return await on_unexpected(request, exc)
+        headers = _str_headers(exc.headers)
+        if exc.status_code == 405:
+            methods = allowed_methods(str(request.scope.get("path", "")))
+            if methods:
+                headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+                headers["Allow"] = ", ".join(methods)
+        return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+    return on_http_exception
 
 
 async def on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -127,3 +127,15 @@ async def test_page_url_follows_the_host_header(tmp_path: Path, callback: Make) 
     assert response.json()["softDeclineRedirectUrl"] == "http://psp.example.com:8443/3ds/sd-5"
     # A Host header that is not a host name is not trusted into the URL.
     assert "evil" not in bogus.json()["softDeclineRedirectUrl"]
+
+
+async def test_three_ds_page_refuses_bad_requests_with_4xx(tmp_path: Path, callback: Make) -> None:
+    async with client_for(tmp_path) as client:
+        url = (await _soft_decline(client, callback("3000", "sd-7"))).json()["softDeclineRedirectUrl"]
+        no_type = await client.post(url, content=b"decision=approve")
+        as_json = await client.post(url, json={"decision": "approve"})
+        put = await client.put(url, data={"decision": "approve"})
+    assert no_type.status_code == 400
+    assert as_json.status_code == 415
+    assert put.status_code == 405
+    assert put.headers["allow"] == "GET, HEAD, POST"
