@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -55,6 +58,40 @@ def _announced_url(process: subprocess.Popen[bytes], log: Path) -> str:
             break
         time.sleep(0.1)
     raise AssertionError(f"{process.args} did not announce its URL:\n{log.read_text()}")
+
+
+@contextmanager
+def reference_server(tmp: Path) -> Iterator[str]:
+    """`card-callback serve` as its own process on a free port, the way a user starts it; yields its base URL."""
+    port = _free_port()
+    log = tmp / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(CARD_CALLBACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp / "db.sqlite3")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{base}/ui/", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"card-callback serve did not come up:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        stop(process)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:

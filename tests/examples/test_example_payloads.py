@@ -6,7 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
+from examples_support import reference_server
 
 from callback_core.spec import Contract
 from card_callback.cli import main
@@ -56,3 +59,38 @@ def test_an_empty_directory_is_not_a_pass(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", "--payloads", str(tmp_path)])
     assert result.exit_code == 1
     assert "holds no *.json payload files" in result.output
+
+
+# What the reference server answers to each request file sent in name order (the soft-decline pair
+# without completing 3-D Secure in between, so the second callback fails). The slow-issuer card is
+# answered just before the deadline by design (~16 s here); the reference server's tests time it.
+SLOW = "request-0091-issuer-timeout.json"
+REFERENCE_ANSWERS = {
+    "request-0002-capture.json": ("CAPTURE", None),
+    "request-0043-stolen-card.json": ("FAIL", "43"),
+    "request-0051-insufficient-funds.json": ("FAIL", "51"),
+    "request-0091-issuer-timeout.json": ("FAIL", "91"),
+    "request-1234-reserve-token.json": ("RESERVE", None),
+    "request-3000-1-soft-decline.json": ("SOFT_DECLINE", None),
+    "request-3000-2-after-3ds.json": ("FAIL", "3DS_FAILED"),
+    "request-4321-reserve-pan.json": ("RESERVE", None),
+    "request-5555-reserve-future-fields.json": ("RESERVE", None),
+}
+
+
+@pytest.mark.e2e
+def test_reference_server_answers_as_the_readme_says(tmp_path: Path) -> None:
+    files = sorted(PAYLOADS.glob("request-*.json"))
+    assert [f.name for f in files] == sorted(REFERENCE_ANSWERS)
+    readme = (PAYLOADS / "README.md").read_text()
+    with reference_server(tmp_path) as base:
+        for file in (f for f in files if f.name != SLOW):
+            answer = httpx.post(
+                f"{base}/psp-makepayment", content=file.read_bytes(), headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, (file.name, answer.text)
+            body = answer.json()
+            assert (body["status"], body.get("errorCode")) == REFERENCE_ANSWERS[file.name], file.name
+            row = next(line for line in readme.splitlines() if f"`{file.name}`" in line)
+            assert f"`{body['status']}`" in row, row

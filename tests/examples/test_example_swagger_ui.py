@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from examples_support import CARD_CALLBACK, artifacts_dir, stop
+from examples_support import artifacts_dir, reference_server
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from callback_core.spec import Contract
@@ -30,39 +26,11 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`card-callback serve` as its own process, the way a spec reviewer starts it."""
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("serve")
-    log = tmp / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(CARD_CALLBACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp / "db.sqlite3")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/ui/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"card-callback serve did not come up:\n{log.read_text()}")
-            time.sleep(0.2)
+    with reference_server(tmp_path_factory.mktemp("serve")) as base:
         yield base
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")
