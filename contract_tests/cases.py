@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -68,6 +70,10 @@ class Planner:
         reference = out.get("pspReference")
         suffix = self.new_id().replace("-", "")[:12]
         out["pspReference"] = f"{reference[:40]}-{suffix}" if isinstance(reference, str) and reference else suffix
+        token = out.get("networkToken")
+        if isinstance(token, dict) and isinstance(token.get("cryptogram"), str):
+            # A cryptogram is single-use; a careful PSP may refuse one it has seen.
+            token["cryptogram"] = base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode()
         return out
 
     def _base(self) -> dict[str, Any]:
@@ -132,9 +138,12 @@ class Planner:
             extended = self._extend(body, generated)
             if extended is None:
                 continue
+            # Alternated and twice each, so that a PSP whose outcome varies by itself is not blamed.
             yield Probe(f"{label} (before)", Role.BASELINE, encode(self.fresh(body)), group=group)
             yield Probe(f"{label} with unknown fields", Role.EXTENDED, encode(self.fresh(extended)), group=group)
             yield Probe(f"{label} (after)", Role.BASELINE, encode(self.fresh(body)), group=group)
+            yield Probe(f"{label} with unknown fields, again", Role.EXTENDED, encode(self.fresh(extended)),
+                        group=group)
 
     def _extend(self, body: Mapping[str, Any], generated: Mapping[str, Any]) -> dict[str, Any] | None:
         known = known_properties(self.contract, body)

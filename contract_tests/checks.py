@@ -66,22 +66,38 @@ def judged_by_others(ex: Exchange) -> bool:
     return ex.answer is None or ex.answer.status >= 500
 
 
-def answer_problems(answer: Answer, contract: Contract) -> tuple[str, str] | None:
-    """(title, detail) of what makes `answer` not a valid 200 answer, or None."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    title: str
+    detail: str
+    severity: Severity = Severity.DEFECT
+
+
+def answer_problems(answer: Answer, contract: Contract, strict: bool = False) -> Problem | None:
+    """What makes `answer` not a valid 200 answer, or None."""
     if answer.status != 200:
-        return f"answered {answer.status}, not 200", _snippet(answer.body)
+        return Problem(f"answered {answer.status}, not 200", _snippet(answer.body))
     if answer.media_type != "application/json":
         shown = answer.header("content-type") or "missing"
-        return f"answer Content-Type is {shown}, not application/json", _snippet(answer.body)
+        return Problem(f"answer Content-Type is {shown}, not application/json", _snippet(answer.body))
     try:
         data = answer.json()
     except ValueError:
-        return "answer body is not JSON", _snippet(answer.body)
+        return Problem("answer body is not JSON", _snippet(answer.body))
     errors = contract.response_errors(data)
-    if errors:
-        status = data.get("status") if isinstance(data, dict) else None
-        return f"answer does not match the response schema (status {status!r})", "; ".join(errors)
-    return None
+    if not errors:
+        return None
+    status = data.get("status") if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        # `"networkTransactionReference": null` breaks the letter of the schema (no `nullable`), but many
+        # serializers write absent optional fields that way and no reader is misled: a warning, not a defect.
+        present = {k: v for k, v in data.items() if v is not None}
+        if present != data and not contract.response_errors(present):
+            nulls = ", ".join(sorted(k for k, v in data.items() if v is None))
+            return Problem(f"answer carries null for optional field(s) {nulls} (status {status!r})",
+                           "the response schema allows no null there; leave such fields out",
+                           Severity.DEFECT if strict else Severity.WARNING)
+    return Problem(f"answer does not match the response schema (status {status!r})", "; ".join(errors))
 
 
 def valid_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
@@ -92,12 +108,12 @@ def valid_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
         if ex.answer.status == 401 and ctx.signed:
             continue  # a signed callback refused: CC006 reports it
         judged += 1
-        problem = answer_problems(ex.answer, ctx.contract)
+        problem = answer_problems(ex.answer, ctx.contract, ctx.strict)
         if problem is not None:
-            title, detail = problem
+            title = problem.title
             if ex.answer.status == 401:
                 title += " (the endpoint seems to verify signatures: give the secret)"
-            findings.append(Finding(f"valid callback {title}", detail, (ex,)))
+            findings.append(Finding(f"valid callback {title}", problem.detail, (ex,), problem.severity))
     return judged, findings
 
 
@@ -146,30 +162,34 @@ def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
 def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     judged, findings = 0, []
     for group in _groups(exchanges, "extended-").values():
-        extended = next((ex for ex in group if ex.probe.role is Role.EXTENDED), None)
+        extended = [(ex, ex.answer) for ex in group if ex.probe.role is Role.EXTENDED and ex.answer is not None
+                    and not judged_by_others(ex) and not (ctx.signed and ex.answer.status == 401)]  # 401: CC006's
         baselines = [ex for ex in group if ex.probe.role is Role.BASELINE]
-        if extended is None or judged_by_others(extended) or extended.answer is None:
-            continue
-        if extended.answer.status == 401 and ctx.signed:
-            continue  # a signed callback refused: CC006 reports it
-        accepted = [ex for ex in baselines
-                    if ex.answer is not None and answer_problems(ex.answer, ctx.contract) is None]
-        if not accepted:
-            continue  # the callback without unknown fields is not answered properly either: CC001 says so
+        accepted = [ex for ex in baselines if ex.answer is not None and _accepted(ex.answer, ctx)]
+        if not extended or not accepted:
+            continue  # nothing to compare; CC001/CC002/CC003 report what went wrong
         judged += 1
-        problem = answer_problems(extended.answer, ctx.contract)
-        if problem is not None:
-            title, detail = problem
-            findings.append(Finding(f"callback with unknown fields {title}; without them it got a valid answer",
-                                    detail, (extended, accepted[0])))
-            continue
-        statuses = [ex.answer.status_field() if ex.answer else None for ex in baselines]
-        with_extras = extended.answer.status_field()
-        if len(statuses) == 2 and statuses[0] is not None and statuses[0] == statuses[1] and with_extras != statuses[0]:
-            findings.append(Finding(
-                f"unknown fields changed the outcome: {statuses[0]} without them, {with_extras} with them",
-                "the callback without unknown fields got the same status before and after", (extended, accepted[0])))
+        for ex, answer in extended:
+            problem = answer_problems(answer, ctx.contract, ctx.strict)
+            if problem is not None and problem.severity is Severity.DEFECT:
+                findings.append(Finding(f"callback with unknown fields {problem.title}; without them it got a valid "
+                                        "answer", problem.detail, (ex, accepted[0])))
+                break
+        else:
+            without = {ex.answer.status_field() if ex.answer else None for ex in baselines}
+            with_extras = {answer.status_field() for _, answer in extended}
+            # Only a difference that repeats: both without agree, both with agree, and they differ.
+            if len(baselines) == len(extended) == 2 and len(without) == len(with_extras) == 1 \
+                    and None not in without and without != with_extras:
+                findings.append(Finding(
+                    f"unknown fields changed the outcome: {without.pop()} without them, {with_extras.pop()} with them",
+                    "sent alternately, twice each, as fresh attempts", (extended[0][0], accepted[0])))
     return judged, findings
+
+
+def _accepted(answer: Answer, ctx: Context) -> bool:
+    problem = answer_problems(answer, ctx.contract, ctx.strict)
+    return problem is None or problem.severity is Severity.WARNING
 
 
 def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:

@@ -1,0 +1,117 @@
+"""Planned requests: valid ones really valid, invalid ones really invalid, the same seed the same cases."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from callback_core import signing
+from callback_core.errors import SignatureError
+from callback_core.spec import Contract
+from contract_tests.auth import prepare, target_parts
+from contract_tests.cases import FUTURE_FIELDS, Planner
+from contract_tests.generation import generate
+from contract_tests.models import Probe, Role, Tamper
+from contract_tests.mutations import mutations
+
+NOW = datetime(2026, 3, 30, 8, 38, 32, tzinfo=UTC)
+SECRET = "s3cret/with+base64=looking"
+
+
+def plan(contract: Contract, seed: int = 5, *, signed: bool = True) -> list[Probe]:
+    counter = itertools.count()
+    generated = generate(contract, seed=seed, max_examples=15, invalid_examples=5)
+    return Planner(contract, generated, lambda: f"id-{next(counter)}").plan(signed=signed)
+
+
+def test_the_same_seed_gives_the_same_requests(contract: Contract) -> None:
+    assert plan(contract, 5) == plan(contract, 5)
+    assert plan(contract, 5) != plan(contract, 6)
+
+
+def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -> None:
+    probes = plan(contract)
+    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE,
+                   Role.INVALID_SHOULD)
+    for probe in probes:
+        if probe.role in valid_roles:
+            assert contract.request_errors(json.loads(probe.body)) == [], probe.label
+        else:
+            try:
+                data = json.loads(probe.body)
+            except ValueError:
+                continue
+            assert contract.request_errors(data), probe.label
+    assert {p.role for p in probes} == set(Role)
+
+
+def test_every_callback_is_a_fresh_attempt_except_the_repeat(contract: Contract) -> None:
+    probes = [p for p in plan(contract) if p.role is not Role.INVALID]
+    attempts = [json.loads(p.body)["authorizationAttemptId"] for p in probes if p.role is not Role.REPEAT]
+    assert len(attempts) == len(set(attempts))
+    cryptograms = [json.loads(p.body).get("networkToken", {}).get("cryptogram") for p in probes
+                   if p.role is not Role.REPEAT]
+    cryptograms = [c for c in cryptograms if c]
+    assert len(cryptograms) == len(set(cryptograms))
+    repeats = [p for p in probes if p.group and p.group.startswith("repeat-")]
+    assert repeats[0].body == repeats[1].body
+
+
+def test_generated_valid_callbacks_lose_unknown_properties(contract: Contract) -> None:
+    for probe in plan(contract):
+        if probe.role is Role.VALID:
+            body = json.loads(probe.body)
+            assert not set(body) - {"pspReference", "authorizationAttemptId", "merchantSerialNumber",
+                                    "maskedCardNumber", "cardType", "cardIssuedInCountryCode", "paymentInstrument",
+                                    "networkToken", "encryptedPan", "softDeclineCompletedRedirectUrl"}, probe.label
+
+
+def test_extended_callbacks_carry_the_announced_fields(contract: Contract) -> None:
+    extended = [json.loads(p.body) for p in plan(contract) if p.role is Role.EXTENDED]
+    assert extended
+    for body in extended:
+        assert set(FUTURE_FIELDS) <= set(body)
+        assert body["cardInfo"]["maskedCardNumber"] == body["maskedCardNumber"]
+
+
+def test_each_required_field_pattern_and_instrument_rule_is_broken(contract: Contract) -> None:
+    token = contract.request_examples()["tokenCallback"]
+    labels = {m.label for m in mutations(contract, token)}
+    assert {"merchantSerialNumber: missing", "networkToken: missing", "networkToken.number: wrong type (int)",
+            "cardIssuedInCountryCode: does not match ^[A-Z]{2}$", "paymentInstrument PAN without encryptedPan",
+            "networkToken.tokenType: not one of VISA, MASTERCARD"} <= labels
+    # `format: uri` is not asserted by every validator, so a URL that only breaks the format is not "invalid".
+    assert not any(label.startswith("softDeclineCompletedRedirectUrl: does not") for label in labels)
+
+
+@pytest.mark.parametrize("url", ["http://psp.test:8443/cb/vipps?tenant=a%2Fb&x=1", "https://psp.example/cb"])
+def test_signed_requests_verify_with_the_core_scheme(contract: Contract, url: str) -> None:
+    probe = Probe("p", Role.VALID, b'{"a": "\xc3\xa6"}')
+    request = prepare(probe, url, SECRET, contract.hmac, NOW)
+    host, target = target_parts(url)
+    assert request.header("host") == host
+    headers = {k.lower(): v for k, v in request.headers}
+    signing.verify(SECRET, method="POST", path_and_query=target, headers=headers, body=request.body, now=NOW,
+                   max_skew_seconds=contract.hmac.max_clock_skew_seconds)
+    assert target == ("/cb/vipps?tenant=a%2Fb&x=1" if "?" in url else "/cb")
+
+
+@pytest.mark.parametrize("tamper", [t for t in Tamper if t is not Tamper.NONE])
+def test_every_tampering_fails_verification(contract: Contract, tamper: Tamper) -> None:
+    signed_body = b'{"maskedCardNumber": "47969485XXXX1234"}' if tamper.name.startswith("BODY_CHANGED") else None
+    probe = Probe("p", Role.TAMPERED, b'{"maskedCardNumber": "47969485XXXX0002"}', tamper=tamper,
+                  signed_body=signed_body)
+    url = "http://psp.test/cb"
+    request = prepare(probe, url, SECRET, contract.hmac, NOW)
+    headers = {k.lower(): v for k, v in request.headers}
+    with pytest.raises(SignatureError):
+        signing.verify(SECRET, method="POST", path_and_query="/cb", headers=headers, body=request.body, now=NOW,
+                       max_skew_seconds=contract.hmac.max_clock_skew_seconds)
+
+
+def test_without_a_secret_nothing_is_signed(contract: Contract) -> None:
+    request = prepare(Probe("p", Role.VALID, b"{}"), "http://psp.test/cb", None, contract.hmac, NOW)
+    assert {k for k, _ in request.headers} == {"Host", "Content-Type", "Accept"}

@@ -1,0 +1,92 @@
+"""The terminal, JUnit and JSON renderings of one event stream."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import xml.etree.ElementTree as ET
+
+from fixture_psps import PATH, Defect, make_psp
+from suite_helpers import run_suite
+
+from callback_core.spec import Contract
+from contract_tests.events import CheckFinished, Planned, RequestDone, RunFinished, RunStarted
+from contract_tests.files import format_json_report, format_junit
+from contract_tests.models import Outgoing
+from contract_tests.terminal import format_curl, format_event
+from contract_tests.transport import asgi_transport
+
+URL = "http://psp.test" + PATH
+
+
+def _events(contract: Contract, *defects: Defect) -> list[object]:
+    with asgi_transport(make_psp(defects=frozenset(defects))) as transport:
+        return list(run_suite(transport, URL, contract, seed=9, max_examples=5)[1])
+
+
+def test_event_stream_order(contract: Contract) -> None:
+    events = _events(contract)
+    assert isinstance(events[0], RunStarted) and isinstance(events[1], Planned)
+    requests = [e for e in events if isinstance(e, RequestDone)]
+    assert [e.index for e in requests] == list(range(1, len(requests) + 1))
+    assert [e.result.check.code for e in events if isinstance(e, CheckFinished)] == [f"CC00{i}" for i in range(1, 9)]
+    assert isinstance(events[-1], RunFinished)
+
+
+def test_terminal_output_scrubbed(contract: Contract) -> None:
+    text = "".join(format_event(e) for e in _events(contract, Defect.SOFT_DECLINE_WITHOUT_URL))  # type: ignore[arg-type]
+    scrubbed = re.sub(r"\d+(\.\d+)? (ms|s)\b", "N ms", text)
+    scrubbed = re.sub(r"sha256 [0-9a-f]{16}", "sha256 X", scrubbed)
+    lines = scrubbed.splitlines()
+    assert lines[0] == f"card-callback test {URL}"
+    assert "  seed      9 (the same cases again: --seed 9)" in lines
+    total = next(e.total for e in _events(contract) if isinstance(e, Planned))
+    progress = [line for line in lines if re.fullmatch(r"[.ET]+ *\d+/\d+", line)]
+    assert progress[-1].endswith(f" {total}/{total}")
+    check_lines = [line for line in lines if re.match(r"CC00\d \w", line)]
+    assert [line[:5] for line in check_lines][:8] == [f"CC00{i}" for i in range(1, 9)]
+    assert "CC001 valid callbacks get a valid answer" in check_lines[0] and "FAILED" in check_lines[0]
+    failure = scrubbed[scrubbed.index("FAILURES"):]
+    assert "CC001 defect: valid callback answer does not match the response schema (status 'SOFT_DECLINE')" in failure
+    assert "softDeclineRedirectUrl' is a required property" in failure
+    assert "  reproduce curl -sS -i -X POST" in failure
+    assert lines[-1].startswith("RESULT: defects found (CC001);") and lines[-1].endswith("seed 9")
+
+
+def test_json_report_matches_the_documented_format(contract: Contract) -> None:
+    finished = _events(contract, Defect.CRASH_ON_MALFORMED_JSON)[-1]
+    assert isinstance(finished, RunFinished)
+    data = json.loads(format_json_report(finished.report))
+    assert set(data) == {"format", "verdict", "exitCode", "target", "document", "seed", "options", "startedAt",
+                         "durationSeconds", "requests", "latency", "notes", "checks", "failures"}
+    assert data["format"] == "card-callback-report/1"
+    assert (data["verdict"], data["exitCode"]) == ("defects", 1)
+    failure = data["failures"][0]
+    assert set(failure) == {"code", "severity", "title", "detail", "count", "exchanges"}
+    assert failure["code"] == "CC002" and failure["severity"] == "defect"
+    exchange = failure["exchanges"][0]
+    assert set(exchange) == {"case", "role", "request", "answer", "error", "elapsedSeconds", "curl"}
+    assert exchange["answer"]["status"] == 500
+
+
+def test_junit_has_a_test_case_per_check_and_survives_control_characters(contract: Contract) -> None:
+    finished = _events(contract, Defect.CRASH_ON_MALFORMED_JSON)[-1]
+    assert isinstance(finished, RunFinished)
+    root = ET.fromstring(format_junit(finished.report))
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name", "")[:5] for c in cases] == [f"CC00{i}" for i in range(1, 9)]
+    failure = cases[1].find("failure")
+    assert failure is not None and failure.get("type") == "CC002"
+    assert "curl" in (failure.text or "")
+    assert [c.find("skipped") is not None for c in cases] == [False] * 5 + [True, False, True]
+
+
+def test_curl_quotes_any_body_and_drops_curls_own_content_type() -> None:
+    body = "{\"a\": \"it's \\u00e6 $HOME `x` \\n\"}\n@file"
+    request = Outgoing("POST", "http://h:1/cb?a=1&b=2", (("Host", "h:1"), ("X-Ms-Date", "Thu, 30 Mar 2023")),
+                       body.encode())
+    words = shlex.split(format_curl(request))
+    assert words[words.index("--data-raw") + 1] == body
+    assert "http://h:1/cb?a=1&b=2" in words
+    assert "Content-Type:" in words and "Host: h:1" not in words
