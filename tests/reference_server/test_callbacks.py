@@ -29,6 +29,14 @@ async def test_description_example_is_reserved(tmp_path: Path, token_callback: d
     assert answer["networkTransactionReference"].isdigit()
 
 
+async def test_every_request_example_of_the_document_is_answered(tmp_path: Path, contract: Contract) -> None:
+    async with client_for(tmp_path) as client:
+        for name, example in contract.request_examples().items():
+            response = await client.post("/psp-makepayment", json=example)
+            assert response.status_code == 200, name
+            assert response.json()["status"] == "RESERVE", name
+
+
 @pytest.mark.parametrize(
     ("last4", "status", "code", "retryable"),
     [
