@@ -11,7 +11,7 @@ from typing import Any
 
 from callback_core.spec import Contract
 from contract_tests.errors import GenerationError
-from contract_tests.mutations import patterned_values
+from contract_tests.mutations import invalid_without_formats, patterned_values
 
 # Strings longer than this are left out of valid callbacks: the document sets no maxLength, but a careful
 # PSP may still cap field sizes (and answer 413 or 400), which is not a contract breach worth reporting.
@@ -123,7 +123,7 @@ def _usable_invalid(contract: Contract, body: bytes | None) -> bool:
         data = json.loads(text)
     except ValueError:
         return True
-    return bool(contract.request_errors(data))
+    return bool(contract.request_errors(data)) and invalid_without_formats(contract, data)
 
 
 def _unique(bodies: Any) -> tuple[dict[str, Any], ...]:
