@@ -69,7 +69,8 @@ class Planner:
         out["authorizationAttemptId"] = self.new_id()
         reference = out.get("pspReference")
         suffix = self.new_id().replace("-", "")[:12]
-        out["pspReference"] = f"{reference[:40]}-{suffix}" if isinstance(reference, str) and reference else suffix
+        # Keeps some of the generated value and stays short (a PSP may store references in a narrow column).
+        out["pspReference"] = f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix
         token = out.get("networkToken")
         if isinstance(token, dict) and isinstance(token.get("cryptogram"), str):
             # A cryptogram is single-use; a careful PSP may refuse one it has seen.

@@ -15,7 +15,7 @@ from contract_tests.mutations import invalid_without_formats, patterned_values
 
 # Strings longer than this are left out of valid callbacks: the document sets no maxLength, but a careful
 # PSP may still cap field sizes (and answer 413 or 400), which is not a contract breach worth reporting.
-MAX_STRING_LENGTH = 256
+MAX_STRING_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)

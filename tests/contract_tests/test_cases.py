@@ -115,3 +115,13 @@ def test_every_tampering_fails_verification(contract: Contract, tamper: Tamper) 
 def test_without_a_secret_nothing_is_signed(contract: Contract) -> None:
     request = prepare(Probe("p", Role.VALID, b"{}"), "http://psp.test/cb", None, contract.hmac, NOW)
     assert {k for k, _ in request.headers} == {"Host", "Content-Type", "Accept"}
+
+
+def test_generation_leaves_out_values_only_pythons_regex_accepts(contract: Contract) -> None:
+    from contract_tests.generation import _usable_valid
+
+    example = contract.request_examples()["panCallback"]
+    assert _usable_valid(contract, example)
+    # Python's `$` matches before a final newline; a PSP's ECMA-style regex rightly refuses this value.
+    assert not _usable_valid(contract, {**example, "merchantSerialNumber": "1234\n"})
+    assert not _usable_valid(contract, {**example, "cardType": "x" * 101})
