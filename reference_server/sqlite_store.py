@@ -46,7 +46,9 @@ class SqliteAttemptStore:
     """Attempts in one SQLite file.
 
     A single thread owns the connection, so writes are serialized without locks and the event loop
-    never blocks on the disk. `synchronous=FULL` makes every commit durable before the answer leaves.
+    never blocks on the disk. Every write is committed before its answer leaves. WAL with
+    `synchronous=NORMAL` keeps commits across a killed process (SIGKILL, a crash of the server);
+    only an OS crash or power loss can drop the last commits (docs/performance.md).
     """
 
     def __init__(self, path: Path) -> None:
@@ -63,7 +65,7 @@ class SqliteAttemptStore:
             self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(_SCHEMA)
         return conn
