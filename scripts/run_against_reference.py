@@ -40,22 +40,32 @@ def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: fl
 def main(argv: list[str]) -> int:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
+        # The server's own log would interleave with the report: it goes to a file, shown on failure.
+        log_path = Path(tmp) / "reference-server.log"
+        log = log_path.open("wb")
         server = subprocess.Popen(
             [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port),
              "--db", str(Path(tmp) / "reference.sqlite3")],
-            stdout=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_until_listening(port, server)
             url = f"http://127.0.0.1:{port}/psp-makepayment"
             print(f"reference server on {url} (pid {server.pid}); running the contract suite", flush=True)
-            return subprocess.call([str(BIN / "card-callback"), "test", url, *argv])
+            code = subprocess.call([str(BIN / "card-callback"), "test", url, *argv])
+        except SystemExit:
+            log.flush()
+            print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
         finally:
             server.send_signal(signal.SIGTERM)
             try:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+            log.close()
+        return code
 
 
 if __name__ == "__main__":
