@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from callback_core.spec import Contract
+from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
-from contract_tests.mutations import known_properties, mutations
+from contract_tests.mutations import invalid_without_formats, known_properties, mutations
 
 # The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE, slow issuer. A PSP that
 # does not know them answers its usual way; the callbacks are valid either way.
@@ -66,16 +67,46 @@ class Planner:
         """`body` as a new attempt: a fresh authorizationAttemptId and pspReference (no PSP may refuse it
         as a replay, whatever it keys payments on)."""
         out = copy.deepcopy(dict(body))
-        out["authorizationAttemptId"] = self.new_id()
-        reference = out.get("pspReference")
+        was_valid = not self.contract.request_errors(out)
+        for change in (self._new_attempt, self._new_reference, self._new_cryptogram):
+            trial = copy.deepcopy(out)
+            # A document that constrains these fields more tightly keeps the original value instead.
+            if change(trial) and (not was_valid or not self.contract.request_errors(trial)):
+                out = trial
+        return out
+
+    def _refreshed(self, mutated: dict[str, Any], original: Mapping[str, Any]) -> dict[str, Any]:
+        """A broken callback as its own attempt: every identifier the break left alone is made fresh, so a
+        PSP that wrongly accepts one broken callback does not turn the next ones away as replays."""
+        out = copy.deepcopy(mutated)
+        if _same_str(out, original, "authorizationAttemptId"):
+            self._new_attempt(out)
+        if _same_str(out, original, "pspReference"):
+            self._new_reference(out)
+        token, original_token = out.get("networkToken"), original.get("networkToken")
+        if isinstance(token, dict) and isinstance(original_token, Mapping) and _same_str(token, original_token,
+                                                                                          "cryptogram"):
+            self._new_cryptogram(out)
+        return out if invalid_without_formats(self.contract, out) else mutated
+
+    def _new_attempt(self, body: dict[str, Any]) -> bool:
+        body["authorizationAttemptId"] = self.new_id()
+        return True
+
+    def _new_reference(self, body: dict[str, Any]) -> bool:
+        reference = body.get("pspReference")
         suffix = self.new_id().replace("-", "")[:12]
         # Keeps some of the generated value and stays short (a PSP may store references in a narrow column).
-        out["pspReference"] = f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix
-        token = out.get("networkToken")
-        if isinstance(token, dict) and isinstance(token.get("cryptogram"), str):
-            # A cryptogram is single-use; a careful PSP may refuse one it has seen.
-            token["cryptogram"] = base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode()
-        return out
+        body["pspReference"] = f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix
+        return True
+
+    def _new_cryptogram(self, body: dict[str, Any]) -> bool:
+        token = body.get("networkToken")
+        if not (isinstance(token, dict) and isinstance(token.get("cryptogram"), str)):
+            return False
+        # A cryptogram is single-use; a careful PSP may refuse one it has seen.
+        token["cryptogram"] = base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode()
+        return True
 
     def _base(self) -> dict[str, Any]:
         """A realistic callback for the checks that need one: the first example, or a generated one."""
@@ -83,7 +114,7 @@ class Planner:
             return next(iter(self.examples.values()))
         if self.generated.valid:
             return self.clean(self.generated.valid[0])
-        raise ValueError("the document has no valid request example and Schemathesis generated none")
+        raise GenerationError(f"{self.contract.source} has no valid request example and Schemathesis generated none")
 
     def clean(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`body` without the properties the document does not define (generation adds some)."""
@@ -92,25 +123,25 @@ class Planner:
 
     def valid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
-            yield self._valid(f"document example {name}", body)
+            yield from self._valid(f"document example {name}", body)
         base = self._base()
         masked = base.get("maskedCardNumber")
         if isinstance(masked, str) and len(masked) > 4:
             for last4 in TEST_CARDS:
-                yield self._valid(f"test card ...{last4}", {**base, "maskedCardNumber": masked[:-4] + last4})
+                yield from self._valid(f"test card ...{last4}", {**base, "maskedCardNumber": masked[:-4] + last4})
         for index, body in enumerate(self.generated.valid, 1):
-            yield self._valid(f"generated callback #{index}", self.clean(body))
+            yield from self._valid(f"generated callback #{index}", self.clean(body))
 
-    def _valid(self, label: str, body: Mapping[str, Any], role: Role = Role.VALID) -> Probe:
+    def _valid(self, label: str, body: Mapping[str, Any]) -> Iterator[Probe]:
         fresh = self.fresh(body)
-        if self.contract.request_errors(fresh):
-            raise ValueError(f"{label} is not a valid callback: {self.contract.request_errors(fresh)[0]}")
-        return Probe(label=label, role=role, body=encode(fresh))
+        if not self.contract.request_errors(fresh):  # e.g. a test card the document's pattern does not admit
+            yield Probe(label=label, role=Role.VALID, body=encode(fresh))
 
     def invalid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
-            for mutation in mutations(self.contract, self.fresh(body)):
-                yield Probe(label=f"{name} with {mutation.label}", role=Role.INVALID, body=encode(mutation.body))
+            for mutation in mutations(self.contract, body):
+                yield Probe(label=f"{name} with {mutation.label}", role=Role.INVALID,
+                            body=encode(self._refreshed(mutation.body, body)))
         base = encode(self.fresh(self._base()))
         yield Probe("malformed JSON (cut short)", Role.INVALID, base[: len(base) // 2])
         yield Probe("malformed JSON (trailing comma)", Role.INVALID, base[:-1] + b",}")
@@ -188,6 +219,10 @@ class Planner:
     def stale(self) -> Iterator[Probe]:
         yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
                     tamper=Tamper.STALE_DATE)
+
+
+def _same_str(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> bool:
+    return isinstance(a.get(key), str) and a.get(key) == b.get(key)
 
 
 def _only_known(body: Mapping[str, Any], known: Mapping[str, frozenset[str]], path: str) -> dict[str, Any]:

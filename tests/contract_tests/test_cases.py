@@ -125,3 +125,10 @@ def test_generation_leaves_out_values_only_pythons_regex_accepts(contract: Contr
     # Python's `$` matches before a final newline; a PSP's ECMA-style regex rightly refuses this value.
     assert not _usable_valid(contract, {**example, "merchantSerialNumber": "1234\n"})
     assert not _usable_valid(contract, {**example, "cardType": "x" * 101})
+
+
+def test_every_broken_callback_is_its_own_attempt(contract: Contract) -> None:
+    invalid = [json.loads(p.body) for p in plan(contract) if p.role is Role.INVALID and " with " in p.label]
+    attempts = [b["authorizationAttemptId"] for b in invalid if str(b.get("authorizationAttemptId")).startswith("id-")]
+    assert len(attempts) > 50
+    assert len(attempts) == len(set(attempts))
