@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope
 
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
-from reference_server.bodies import StrictJSONBodyValidator
+from reference_server import bodies
 from reference_server.cards import load_cards
 from reference_server.errors import (
     BadRequest,
@@ -110,7 +110,7 @@ def create_app(
     resolver = _resolver(_handlers(psp, contract))
     body_validators = MediaTypeDict(
         {
-            "*/*json": StrictJSONBodyValidator,
+            "*/*json": bodies.for_one_app(),
             "application/x-www-form-urlencoded": FormDataValidator,
             "multipart/form-data": MultiPartFormDataValidator,
         }

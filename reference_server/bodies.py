@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import typing as t
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import AbstractRequestBodyValidator
-from jsonschema import Draft4Validator, ValidationError
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
@@ -188,18 +189,76 @@ def _enum_of(variant: Any, prop: str) -> list[Any]:
     return list(schema.get("enum") or [])
 
 
+def fast_validator(schema: Mapping[str, Any], checker: FormatChecker) -> Callable[[Any], bool] | None:
+    """A compiled jsonschema-rs check that never accepts what the Python validator refuses.
+
+    It may refuse more (it ignores OpenAPI's `nullable`; `$` in its patterns does not match before a
+    final newline), so a refusal is only a hint: the Python validator then decides and explains.
+    Formats go through the Python checker, so `format: uri` means exactly what it means there.
+    """
+    formats = {name: _format_check(checker, name) for name in _formats_in(schema)}
+    try:
+        validator = jsonschema_rs.Draft4Validator(dict(schema), validate_formats=True, formats=formats)
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
+        return None  # a schema jsonschema-rs cannot compile is still served, just slower
+    return validator.is_valid
+
+
+def _format_check(checker: FormatChecker, name: str) -> Callable[[str], bool]:
+    def conforms(value: str) -> bool:
+        return bool(checker.conforms(value, name))
+
+    return conforms
+
+
+def _formats_in(node: Any) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if isinstance(item.get("format"), str):
+                found.add(item["format"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
 class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
-    """Connexion's JSON body validator, with parse_strict and messages that never echo values."""
+    """Connexion's JSON body validator, with parse_strict and messages that never echo values.
+
+    Valid bodies take jsonschema-rs's compiled check (~100x faster than Python jsonschema, which was
+    a fifth of the server's time under load); others go through the Python validator for the verdict
+    and the messages.
+    """
+
+    # Connexion builds a body validator per request; compile once per schema (one per operation, as
+    # Connexion hands over the same dict each time; it is kept here so its id is never reused).
+    # Each app gets its own subclass (`for_one_app`), so the cache goes away with the app.
+    _compiled: t.ClassVar[dict[int, tuple[dict[str, Any], Draft4Validator, Callable[[Any], bool] | None]]] = {}
 
     def __init__(self, *, schema: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(schema=schema, **kwargs)
-        self._json_validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        compiled = self._compiled.get(id(schema))
+        if compiled is None or compiled[0] is not schema:
+            checker = Draft4Validator.FORMAT_CHECKER
+            compiled = (schema, Draft4RequestValidator(schema, format_checker=checker), fast_validator(schema, checker))
+            self._compiled[id(schema)] = compiled
+        _, self._json_validator, self._fast_valid = compiled
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> Any:
         return parse_strict(b"".join([chunk async for chunk in stream]))
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
+        if self._fast_valid is not None and self._fast_valid(body):
+            return None
         problems = schema_errors(self._json_validator, body)
         if problems:
             raise BadRequest("; ".join(problems[:10]))
         return None
+
+
+def for_one_app() -> type[StrictJSONBodyValidator]:
+    """A StrictJSONBodyValidator class with its own cache of compiled schemas, for one app."""
+    return type("StrictJSONBodyValidator", (StrictJSONBodyValidator,), {"_compiled": {}})
