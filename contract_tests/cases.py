@@ -89,6 +89,17 @@ class Planner:
             self._new_cryptogram(out)
         return out if invalid_without_formats(self.contract, out) else mutated
 
+    def _refreshed_raw(self, raw: bytes) -> bytes:
+        """A generated invalid body with fresh identifiers where it has them as strings (see _refreshed)."""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return raw
+        if not isinstance(data, dict):
+            return raw
+        refreshed = self._refreshed(data, data)
+        return encode(refreshed) if refreshed is not data else raw
+
     def _new_attempt(self, body: dict[str, Any]) -> bool:
         body["authorizationAttemptId"] = self.new_id()
         return True
@@ -155,7 +166,7 @@ class Planner:
         yield Probe("a valid callback without Content-Type", Role.INVALID_SHOULD, encode(self.fresh(self._base())),
                     content_type=None)
         for index, raw in enumerate(self.generated.invalid, 1):
-            yield Probe(f"generated invalid body #{index}", Role.INVALID, raw)
+            yield Probe(f"generated invalid body #{index}", Role.INVALID, self._refreshed_raw(raw))
 
     def extended(self) -> Iterator[Probe]:
         """Baseline, the same callback with unknown fields, baseline again (each a fresh attempt)."""
