@@ -36,6 +36,15 @@ class RequestDone:
 
 
 @dataclass(frozen=True, slots=True)
+class SendingStopped:
+    """The run stopped sending before the plan was done; `reason` says why."""
+
+    sent: int
+    total: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckFinished:
     result: CheckResult
 
@@ -45,4 +54,4 @@ class RunFinished:
     report: Report
 
 
-Event = RunStarted | Planned | RequestDone | CheckFinished | RunFinished
+Event = RunStarted | Planned | RequestDone | SendingStopped | CheckFinished | RunFinished

@@ -18,7 +18,15 @@ from contract_tests.auth import prepare
 from contract_tests.cases import Planner
 from contract_tests.checks import CHECKS, JUDGES, NEEDS_SECRET, Context, Finding, outcome_of
 from contract_tests.errors import OptionError, TransportError
-from contract_tests.events import CheckFinished, Event, Planned, RequestDone, RunFinished, RunStarted
+from contract_tests.events import (
+    CheckFinished,
+    Event,
+    Planned,
+    RequestDone,
+    RunFinished,
+    RunStarted,
+    SendingStopped,
+)
 from contract_tests.generation import generate
 from contract_tests.models import (
     CheckResult,
@@ -114,13 +122,15 @@ def run(
             break
 
     untested = _untested_reason(exchanges, signed)
+    if len(exchanges) < len(probes):
+        yield SendingStopped(len(exchanges), len(probes), (notes or [untested or ""])[0])
     if untested:
         notes.append(untested)
     ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict)
     results = []
     for check in CHECKS:
         if untested:
-            result = CheckResult(check, Outcome.SKIPPED, 0, reason=untested)
+            result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: the run tested nothing (see the note)")
         elif check.code in NEEDS_SECRET and not signed:
             result = CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given "
                                  "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")

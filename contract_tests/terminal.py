@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import shlex
 
-from contract_tests.events import CheckFinished, Event, Planned, RequestDone, RunFinished, RunStarted
+from contract_tests.events import (
+    CheckFinished,
+    Event,
+    Planned,
+    RequestDone,
+    RunFinished,
+    RunStarted,
+    SendingStopped,
+)
 from contract_tests.models import Exchange, Failure, Outcome, Outgoing, Report, Severity, Verdict
 
 PROGRESS_WIDTH = 50
@@ -35,6 +43,9 @@ def format_event(event: Event) -> str:
         return f"sending {event.total} requests ({kinds})\n"
     if isinstance(event, RequestDone):
         return format_progress(event)
+    if isinstance(event, SendingStopped):
+        pad = " " * (PROGRESS_WIDTH - event.sent % PROGRESS_WIDTH) if event.sent % PROGRESS_WIDTH else ""
+        return f"{pad} {event.sent}/{event.total} stopped: {event.reason}\n"
     if isinstance(event, CheckFinished):
         return format_check_line(event.result.check.code, event.result.check.name, event.result.outcome,
                                  _check_note(event))
