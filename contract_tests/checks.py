@@ -205,7 +205,8 @@ def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, l
         elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE:
             judged += 1
             if ex.answer.status == 401:
-                findings.append(Finding("a correctly signed callback was refused with 401",
+                findings.append(Finding("a correctly signed callback was refused with 401 (or the secret given is "
+                                        "not the PSP's)",
                                         _snippet(ex.answer.body), (ex,)))
     return judged, findings
 

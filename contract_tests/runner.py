@@ -138,7 +138,8 @@ def run(
             judged, findings = JUDGES[check.code](exchanges, ctx)
             failures = _group(check.code, findings)
             reason = None if judged else (
-                f"not reached: {notes[0]}" if notes else "nothing to judge: no request of this kind got an answer"
+                f"not reached: {notes[0]}" if notes
+                else "nothing to judge: the requests it needs got no usable answer (see the other checks)"
             )
             result = CheckResult(check, outcome_of(findings, judged), judged, failures, reason)
         results.append(result)

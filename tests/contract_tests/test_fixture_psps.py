@@ -101,7 +101,7 @@ def test_wrong_secret_is_a_signature_defect_not_untested(contract: Contract) -> 
     report = run_against_app(make_psp(secret=TEST_SECRET), URL, contract, secret="not-the-secret")
     assert report.verdict is Verdict.DEFECTS
     assert "CC006" in failed_codes(report)
-    assert any(f.title == "a correctly signed callback was refused with 401" for f in report.failures)
+    assert any(f.title.startswith("a correctly signed callback was refused with 401") for f in report.failures)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
