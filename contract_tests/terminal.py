@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import unicodedata
 
 from contract_tests.events import (
     CheckFinished,
@@ -16,6 +17,7 @@ from contract_tests.events import (
 from contract_tests.models import Exchange, Failure, Outcome, Outgoing, Report, Severity, Verdict
 
 PROGRESS_WIDTH = 50
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 BODY_LIMIT = 2000  # characters of an answer body shown; the request body is always shown whole
 _OUTCOME = {
     Outcome.PASSED: "PASSED",
@@ -27,6 +29,28 @@ _OUTCOME = {
 
 def format_event(event: Event) -> str:
     """The text for one event ('' when it shows nothing); lines end with a newline, progress does not."""
+    return printable(_format_event(event))
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on or hide shown as an escape (newlines kept).
+
+    Generated callbacks and PSP answers may hold ESC sequences, bidi overrides or NEL; printed raw they
+    would hide what was sent or rewrite the screen.
+    """
+    return "".join(ch if ch in "\n" or not _hidden(ch) else _escape(ch) for ch in text)
+
+
+def _hidden(ch: str) -> bool:
+    return ch != " " and unicodedata.category(ch) in _HIDDEN
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _format_event(event: Event) -> str:
     if isinstance(event, RunStarted):
         signing = "HMAC-SHA256 with the given secret" if event.signed else "off (no secret given)"
         return (
@@ -127,7 +151,7 @@ def format_failure(failure: Failure) -> str:
         lines.append(f"  why       {failure.detail}\n")
     for ex in failure.exchanges:
         lines.append(format_exchange(ex))
-    return "".join(lines)
+    return printable("".join(lines))
 
 
 def format_exchange(ex: Exchange) -> str:
@@ -157,11 +181,28 @@ def format_curl(request: Outgoing) -> str:
         words += ["-H", "Content-Type:"]  # curl would otherwise add a form Content-Type of its own
     # --data-raw sends the string as it is; --data-binary would read a file for a body starting with @.
     words += ["--data-raw", request.body.decode("utf-8", "replace")]
-    return " ".join(shlex.quote(word) for word in words)
+    return " ".join(_shell_word(word) for word in words)
+
+
+def _shell_word(word: str) -> str:
+    """A shell word for `word`: POSIX quoting, or bash's $'...' when it holds characters a terminal would
+    hide, so the printed command is both readable and byte-exact."""
+    if not any(_hidden(ch) for ch in word if ch != "\n"):
+        return shlex.quote(word)
+    out = []
+    for ch in word:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _hidden(ch) or ch == "\n":
+            out.append("".join(f"\\x{byte:02x}" for byte in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
 
 
 def _indent(text: str) -> str:
-    return "".join(f"            {line}\n" for line in text.splitlines() or [""])
+    # Only "\n" ends a line here: splitlines() would also split at (and swallow) NEL, FF or U+2028.
+    return "".join(f"            {line}\n" for line in text.removesuffix("\n").split("\n"))
 
 
 def _ms(seconds: float) -> str:

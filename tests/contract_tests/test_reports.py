@@ -14,7 +14,7 @@ from callback_core.spec import Contract
 from contract_tests.events import CheckFinished, Planned, RequestDone, RunFinished, RunStarted
 from contract_tests.files import format_json_report, format_junit
 from contract_tests.models import Outgoing
-from contract_tests.terminal import format_curl, format_event
+from contract_tests.terminal import format_curl, format_event, printable
 from contract_tests.transport import asgi_transport
 
 URL = "http://psp.test" + PATH
@@ -90,3 +90,18 @@ def test_curl_quotes_any_body_and_drops_curls_own_content_type() -> None:
     assert words[words.index("--data-raw") + 1] == body
     assert "http://h:1/cb?a=1&b=2" in words
     assert "Content-Type:" in words and "Host: h:1" not in words
+
+
+def test_hidden_characters_are_escaped_on_screen_and_exact_in_curl(tmp_path: object) -> None:
+    body = '{"cardType":"\x1b[2J\u0085\u202e-x","note":"it\'s"}'
+    request = Outgoing("POST", "http://h:1/cb", (("Host", "h:1"),), body.encode())
+    curl = format_curl(request)
+    assert "\x1b" not in curl and "\u0085" not in curl and "$'" in curl
+    import subprocess
+
+    # bash turns the $'...' word back into the exact bytes.
+    echoed = subprocess.run(["bash", "-c", "printf %s " + curl.split("--data-raw ", 1)[1]], capture_output=True,
+                            check=True).stdout
+    assert echoed == body.encode()
+    shown = printable("body: " + body + "\nnext line")
+    assert shown == "body: {\"cardType\":\"\\x1b[2J\\x85\\u202e-x\",\"note\":\"it's\"}\nnext line"
