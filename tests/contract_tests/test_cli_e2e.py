@@ -11,8 +11,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from fixture_psps import PATH, Defect, make_psp
 from suite_helpers import TEST_SECRET, serve, write
+
+from callback_core.spec import Contract, bundled_spec_path, read_document
+from reference_server.app import create_app
 
 CLI = Path(sys.executable).parent / "card-callback"
 pytestmark = pytest.mark.e2e
@@ -118,3 +122,23 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("secret", [None, TEST_SECRET], ids=["unsigned", "signed"])
+def test_reference_server_conforms_over_http(tmp_path: Path, secret: str | None) -> None:
+    # The reference server's document with a 1 s deadline, so its slow-issuer test card answers in 0.75 s.
+    document = read_document(bundled_spec_path())
+    contract = Contract.from_dict(document)
+    document["paths"][contract.path][contract.method.lower()]["x-response-deadline-seconds"] = 1
+    spec = write(tmp_path / "card-callback.yaml", yaml.safe_dump(document, sort_keys=False))
+    app = create_app(db_path=tmp_path / "attempts.sqlite3", hmac_secret=secret, spec_path=spec)
+    report = tmp_path / "report.json"
+    with serve(app) as base:
+        done = card_callback(base + contract.path, "--spec", str(spec), "--max-examples", "20",
+                             "--json-report", str(report), secret=secret)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    outcomes = {c["code"]: c["outcome"] for c in data["checks"]}
+    expected_skips = set() if secret else {"CC006", "CC008"}
+    assert {code for code, outcome in outcomes.items() if outcome == "skipped"} == expected_skips
+    assert set(outcomes.values()) <= {"passed", "skipped"}
