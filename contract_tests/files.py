@@ -106,9 +106,14 @@ def format_junit(report: Report) -> str:
                           failures=str(failed), errors="0", skipped=str(skipped), time=f"{report.duration:.3f}",
                           timestamp=report.started_at)
     props = ET.SubElement(suite, "properties")
-    for name, value in (("target", report.target), ("seed", str(report.seed)),
-                        ("document.sha256", report.spec_sha256), ("verdict", report.verdict.value),
-                        ("signed", str(report.signed).lower()), ("strict", str(report.strict).lower())):
+    properties = [("target", report.target), ("seed", str(report.seed)), ("document.sha256", report.spec_sha256),
+                  ("verdict", report.verdict.value), ("signed", str(report.signed).lower()),
+                  ("strict", str(report.strict).lower()), ("deadlineSeconds", f"{report.deadline:g}")]
+    if report.latency is not None:
+        properties += [("latency.p50Seconds", f"{report.latency.p50:.6f}"),
+                       ("latency.p95Seconds", f"{report.latency.p95:.6f}"),
+                       ("latency.maxSeconds", f"{report.latency.max:.6f}")]
+    for name, value in properties:
         ET.SubElement(props, "property", name=name, value=value)
     for result in report.results:
         case = ET.SubElement(suite, "testcase", classname="card_callback.contract",
