@@ -165,13 +165,20 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
         extended = [(ex, ex.answer) for ex in group if ex.probe.role is Role.EXTENDED and ex.answer is not None
                     and not judged_by_others(ex) and not (ctx.signed and ex.answer.status == 401)]  # 401: CC006's
         baselines = [ex for ex in group if ex.probe.role is Role.BASELINE]
-        accepted = [ex for ex in baselines if ex.answer is not None and _accepted(ex.answer, ctx)]
-        if not extended or not accepted:
+        # A 200 without the extra fields is enough to compare with, even when that answer's body breaks the
+        # schema (CC001 reports that): a PSP whose every answer is broken must still be caught refusing extras.
+        answered = [ex for ex in baselines if ex.answer is not None and ex.answer.status == 200]
+        accepted = [ex for ex in answered if ex.answer is not None and _accepted(ex.answer, ctx)]
+        if not extended or not answered:
             continue  # nothing to compare; CC001/CC002/CC003 report what went wrong
         judged += 1
         for ex, answer in extended:
+            if answer.status != 200:
+                findings.append(Finding(f"callback with unknown fields answered {_answer_phrase(answer)}; without "
+                                        "them it got 200", _snippet(answer.body), (ex, answered[0])))
+                break
             problem = answer_problems(answer, ctx.contract, ctx.strict)
-            if problem is not None and problem.severity is Severity.DEFECT:
+            if accepted and problem is not None and problem.severity is Severity.DEFECT:
                 findings.append(Finding(f"callback with unknown fields {problem.title}; without them it got a valid "
                                         "answer", problem.detail, (ex, accepted[0])))
                 break
@@ -183,7 +190,7 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
                     and None not in without and without != with_extras:
                 findings.append(Finding(
                     f"unknown fields changed the outcome: {without.pop()} without them, {with_extras.pop()} with them",
-                    "sent alternately, twice each, as fresh attempts", (extended[0][0], accepted[0])))
+                    "sent alternately, twice each, as fresh attempts", (extended[0][0], answered[0])))
     return judged, findings
 
 

@@ -55,6 +55,13 @@ def test_planted_defect_fails_exactly_its_check(contract: Contract, defect: Defe
     assert all(f.exchanges for f in report.failures)
 
 
+def test_rejecting_unknown_fields_is_caught_even_when_every_answer_is_broken(contract: Contract) -> None:
+    # Every 200 is text/plain (a CC001 defect), so no baseline answer is "valid"; refusing extras must still show.
+    app = make_psp(defects=frozenset({Defect.TEXT_PLAIN_ANSWER, Defect.REJECT_UNKNOWN_FIELDS}))
+    report = run_against_app(app, URL, contract)
+    assert failed_codes(report) == {"CC001", "CC005"}
+
+
 def test_slow_psp_fails_the_deadline_check_and_stops_early(contract: Contract) -> None:
     app = make_psp(defects=frozenset({Defect.SLOW}), slow_seconds=0.25)
     report = run_against_app(app, URL, contract, deadline=0.2)
