@@ -7,10 +7,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from callback_core.errors import SpecError
+from callback_core.schemas import validator_for
 from callback_core.spec import Contract, resolve_pointer
 
 
@@ -75,11 +75,6 @@ def _spec_validity(document: Mapping[str, Any], *, skip: bool) -> list[Problem]:
     return [Problem(_pointer(list(e.absolute_path)), e.message.splitlines()[0]) for e in errors]
 
 
-def _validator(document: Mapping[str, Any], schema: Any) -> OAS30Validator:
-    root = {**schema, "components": document.get("components", {})} if isinstance(schema, Mapping) else schema
-    return OAS30Validator(root, format_checker=oas30_format_checker)
-
-
 def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
     """Media-type, parameter and schema examples, each against the schema beside it."""
     for parts, node in _walk(document):
@@ -100,7 +95,7 @@ def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
         elif "example" in node and _looks_like_schema(node) and _is_schema_location(parts):
             candidates.append(((*parts, "example"), node["example"], node))
         for where, value, against in candidates:
-            for error in _validator(document, against).iter_errors(value):
+            for error in validator_for(document, against).iter_errors(value):
                 at = "/".join(str(p) for p in error.absolute_path)
                 yield Problem(_pointer(where), f"example does not match its schema at '{at}': {_short(error)}")
 
@@ -187,7 +182,7 @@ def lint_payload(contract: Contract, name: str, raw: bytes) -> list[Problem]:
     except json.JSONDecodeError as exc:
         return [Problem("#", f"is not valid JSON: {exc}")]
     problems = [Problem("#", f"key {key!r} appears more than once in one object") for key in duplicates]
-    errors = _validator(contract.document, schema).iter_errors(body)
+    errors = validator_for(contract.document, schema).iter_errors(body)
     for error in sorted(errors, key=lambda e: [str(part) for part in e.absolute_path]):
         where = _pointer(list(error.absolute_path)) if error.absolute_path else "#"
         problems.append(Problem(where, _short(error)))

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 from jsonschema.protocols import Validator
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from callback_core.errors import SpecError
+from callback_core.schemas import validator_for
 
 DEADLINE_EXTENSION = "x-response-deadline-seconds"
 ERROR_CODES_EXTENSION = "x-error-codes"
@@ -171,17 +171,13 @@ class Contract:
         params = (self.resolve(p) for p in self.operation.get("parameters", []))
         return tuple(p["name"] for p in params if p.get("in") == "header")
 
-    def _validator(self, schema: Mapping[str, Any]) -> Validator:
-        root = {**schema, "components": self.document.get("components", {})}
-        return OAS30Validator(root, format_checker=oas30_format_checker)
-
     @cached_property
     def _request_validator(self) -> Validator:
-        return self._validator(self.request_schema)
+        return validator_for(self.document, self.request_schema)
 
     @cached_property
     def _response_validator(self) -> Validator:
-        return self._validator(self.response_schema)
+        return validator_for(self.document, self.response_schema)
 
     def request_errors(self, body: Any) -> list[str]:
         """Why `body` is not a valid callback request (empty when it is)."""

@@ -115,3 +115,23 @@ def test_a_document_without_the_callback_operation_is_refused(document: dict[str
     del document["paths"]["/psp-makepayment"]["post"]["x-response-deadline-seconds"]
     with pytest.raises(SpecError, match="exactly one operation"):
         Contract.from_dict(document)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("merchantSerialNumber", "1234\n"), ("cardIssuedInCountryCode", "DK\n"), ("maskedCardNumber", "47969485XXXX1234\n")],
+)
+def test_patterns_have_openapi_semantics_no_trailing_newline(
+    contract: Contract, token_callback: dict[str, Any], field: str, value: str
+) -> None:
+    # ECMA-262 `$` is the end of the string; Python's would also match before a final newline.
+    token_callback[field] = value
+    assert any(field in error for error in contract.request_errors(token_callback))
+
+
+def test_escaped_dollar_and_dollar_in_class_stay_literal() -> None:
+    from callback_core.schemas import python_regex
+
+    assert python_regex(r"^a\$$").search("a$")
+    assert not python_regex(r"^a\$$").search("a$\n")
+    assert python_regex(r"^[$]x$").search("$x")
