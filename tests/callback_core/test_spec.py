@@ -119,7 +119,11 @@ def test_a_document_without_the_callback_operation_is_refused(document: dict[str
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("merchantSerialNumber", "1234\n"), ("cardIssuedInCountryCode", "DK\n"), ("maskedCardNumber", "47969485XXXX1234\n")],
+    [
+        ("merchantSerialNumber", "1234\n"),
+        ("cardIssuedInCountryCode", "DK\n"),
+        ("maskedCardNumber", "47969485XXXX1234\n"),
+    ],
 )
 def test_patterns_have_openapi_semantics_no_trailing_newline(
     contract: Contract, token_callback: dict[str, Any], field: str, value: str
