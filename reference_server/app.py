@@ -29,6 +29,7 @@ from starlette.types import Scope
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
 from reference_server.cards import load_cards
+from reference_server.connexion_app import ReferenceApp
 from reference_server.errors import (
     BadRequest,
     ConfigError,
@@ -108,7 +109,7 @@ def create_app(
             await psp.shutdown()
 
     reference_spec = bundled_document("reference-server.yaml")
-    app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
+    app = ReferenceApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
     resolver = _resolver(_handlers(psp, contract))
     body_validators = MediaTypeDict(
         {
