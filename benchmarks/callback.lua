@@ -3,7 +3,9 @@
 -- "authorization<TAB>date<TAB>content-sha256<TAB>body". STOP_AFTER stops the thread after that many answers.
 local counter = 0
 local answered = 0
-local prefix = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+-- RUN_ID (set by run.py per wrk process) keeps attempt ids fresh across runs: LuaJIT's math.random
+-- is not seeded, and two runs can start within the same second.
+local prefix = os.getenv("RUN_ID") or (tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000)))
 local signed = {}
 local stop_after = tonumber(os.getenv("STOP_AFTER") or "0")
 local template = os.getenv("BODY_TEMPLATE")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -83,9 +84,9 @@ def body_template() -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def signed_requests(secret: str, port: int, count: int, folder: Path) -> Path:
-    """Pre-signed distinct callbacks for wrk, whose Lua has no HMAC."""
-    path = folder / "signed.tsv"
+def signed_requests(secret: str, port: int, count: int, folder: Path, name: str) -> Path:
+    """Pre-signed distinct callbacks for wrk, whose Lua has no HMAC (one file per wrk run: no replays)."""
+    path = folder / f"signed-{name}.tsv"
     date = http_date(datetime.now(UTC))
     template = body_template()
     with path.open("w", encoding="utf-8") as out:
@@ -98,10 +99,11 @@ def signed_requests(secret: str, port: int, count: int, folder: Path) -> Path:
 
 def wrk(port: int, seconds: float, connections: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     argv = pinned(LOAD_CPU, [
-        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA),
+        "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA),
         f"http://127.0.0.1:{port}{PATH}",
     ])
-    run_env = {**os.environ, "BODY_TEMPLATE": body_template(), "CALLBACK_PATH": PATH, **(env or {})}
+    run_env = {**os.environ, "BODY_TEMPLATE": body_template(), "CALLBACK_PATH": PATH, "RUN_ID": uuid.uuid4().hex,
+               **(env or {})}
     out = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=seconds + 600, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
@@ -145,53 +147,122 @@ def throughput(seconds: float, connections: int, tmp: Path) -> dict[str, Any]:
     secret = uuid.uuid4().hex
     port = free_port()
     with server(reference_argv(port, tmp / "hmac.sqlite3"), port, {"CARD_CALLBACK_HMAC_SECRET": secret}):
-        estimate = int(results["reference"]["rps"] * (seconds + 3) * 1.5) + 1000
-        signed = signed_requests(secret, port, estimate, tmp)
-        wrk(port, 2, connections, {"SIGNED_FILE": str(signed)})
+        rate = results["reference"]["rps"] * 1.5 + 500
+        warm = signed_requests(secret, port, int(rate * 2), tmp, "warm-up")
+        signed = signed_requests(secret, port, int(rate * seconds), tmp, "measured")
+        wrk(port, 2, connections, {"SIGNED_FILE": str(warm)})
         results["reference_hmac"] = wrk(port, seconds, connections, {"SIGNED_FILE": str(signed)})
+        hmac_run = results["reference_hmac"]
+        if hmac_run["requests"] > int(rate * seconds):
+            note = "signed callbacks ran out: some requests were replays"
+            hmac_run["warning"] = "; ".join(filter(None, [hmac_run.get("warning"), note]))
     bare = results["bare_starlette"]["rps"]
     results["ratio"] = results["reference"]["rps"] / bare
     results["ratio_hmac"] = results["reference_hmac"]["rps"] / bare
     return results
 
 
-def memory(total: int, tmp: Path, rps_estimate: float) -> dict[str, Any]:
-    # wrk runs for its whole duration even when the Lua script stops sending (STOP_AFTER), so the
-    # duration is sized from the measured rate: STOP_AFTER caps the count, the duration bounds the time.
-    def seconds_for(count: int) -> float:
-        return min(900.0, count / max(rps_estimate, 50.0) * 1.3 + 3)
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.monotonic()
+    done = subprocess.run(pinned(LOAD_CPU, argv), capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
+    return time.monotonic() - started, done
 
+
+def suite(tmp: Path, max_examples: int, seed: int) -> dict[str, Any]:
+    """`card-callback test` and vanilla `schemathesis run`, same document, endpoint, examples and seed.
+
+    Cases per second over each command's wall time (process start included: that is what CI pays).
+    The suite counts its requests in its JSON report; Schemathesis prints "N generated".
+    """
+    no_secret = {"CARD_CALLBACK_HMAC_SECRET": ""}
+    port = free_port()
+    with server(reference_argv(port, tmp / "suite.sqlite3"), port, no_secret):
+        report_path = tmp / "suite-report.json"
+        suite_s, done = timed([str(BIN / "card-callback"), "test", f"http://127.0.0.1:{port}{PATH}",
+                               "--max-examples", str(max_examples), "--seed", str(seed),
+                               "--json-report", str(report_path)], no_secret)
+        if not report_path.exists():
+            raise SystemExit(f"card-callback test wrote no report (exit {done.returncode}): {done.stderr[-500:]}")
+        report = json.loads(report_path.read_text())
+        st_s, st = timed([str(BIN / "schemathesis"), "run", str(CONTRACT.source), "--url", f"http://127.0.0.1:{port}",
+                          "--max-examples", str(max_examples), "--seed", str(seed)])
+    generated = re.search(r"(\d+) generated", st.stdout)
+    if generated is None:
+        raise SystemExit(f"cannot find the number of test cases in schemathesis's output: {st.stdout[-500:]}")
+    latency = report.get("latency") or {}
+    result: dict[str, Any] = {
+        "max_examples": max_examples,
+        "seed": seed,
+        "suite_cases": report["requests"],
+        "suite_wall_s": suite_s,
+        "suite_reported_s": report["durationSeconds"],
+        "suite_verdict": report["verdict"],
+        "suite_slowest_answer_s": latency.get("maxSeconds"),
+        "schemathesis_cases": int(generated.group(1)),
+        "schemathesis_wall_s": st_s,
+        "schemathesis_exit": st.returncode,
+    }
+    result["suite_cases_per_s"] = result["suite_cases"] / suite_s
+    result["schemathesis_cases_per_s"] = result["schemathesis_cases"] / st_s
+    result["ratio"] = result["suite_cases_per_s"] / result["schemathesis_cases_per_s"]
+    return result
+
+
+def memory(total: int, tmp: Path, rps_estimate: float) -> dict[str, Any]:
+    """RSS of the server process (uvicorn runs inside `card-callback serve`) after 1,000 and `total` callbacks."""
     port = free_port()
     with server(reference_argv(port, tmp / "memory.sqlite3"), port, {"CARD_CALLBACK_HMAC_SECRET": ""}) as proc:
-        first = wrk(port, seconds_for(1000), 50, {"STOP_AFTER": "1000"})
+        first = send_callbacks(port, 1000, rps_estimate)
         after_1k = rss_kib(proc.pid)
-        remaining = total - first["requests"]
-        rest = wrk(port, seconds_for(remaining), 50, {"STOP_AFTER": str(remaining)})
+        rest = send_callbacks(port, total - first, rps_estimate)
         after_all = rss_kib(proc.pid)
     return {
-        "callbacks_first": first["requests"],
-        "callbacks_total": first["requests"] + rest["requests"],
+        "callbacks_first": first,
+        "callbacks_total": first + rest,
         "rss_kib_after_1k": after_1k,
         "rss_kib_after_total": after_all,
         "growth": after_all / after_1k - 1,
     }
 
 
+def send_callbacks(port: int, count: int, rps_estimate: float) -> int:
+    """Send at least `count` fresh callbacks at 50 connections; how many were answered.
+
+    wrk runs for its whole duration even after the Lua script stops at STOP_AFTER, so it runs in
+    chunks of at most ~20 s sized from the measured rate: the count is capped, idle time is bounded.
+    """
+    done, rate = 0, max(rps_estimate, 50.0)
+    while done < count:
+        remaining = count - done
+        seconds = min(20.0, remaining / rate * 1.2 + 1)
+        result = wrk(port, seconds, 50, {"STOP_AFTER": str(remaining)})
+        if result["requests"] == 0:
+            raise SystemExit("the server answered no callbacks while measuring memory")
+        done += result["requests"]
+        rate = max(rate, result["rps"])
+    return done
+
+
 def format_table(results: dict[str, Any]) -> str:
-    lines = ["benchmark                          req/s     p50 ms   p99 ms   note"]
-    for name in ("bare_starlette", "reference", "reference_hmac"):
-        row = results["throughput"][name]
-        lines.append(
-            f"{name:<30} {row['rps']:>9.0f} {row['p50_us'] / 1000:>9.1f} {row['p99_us'] / 1000:>8.1f}   "
-            f"{row.get('warning', '')}"
-        )
-    t = results["throughput"]
-    lines.append(f"reference / bare: {t['ratio']:.2f} (target >= 0.5); with HMAC: {t['ratio_hmac']:.2f}")
+    lines: list[str] = []
+    if "throughput" in results:
+        t = results["throughput"]
+        lines.append("benchmark                          req/s     p50 ms   p99 ms   note")
+        for name in ("bare_starlette", "reference", "reference_hmac"):
+            row = t[name]
+            lines.append(
+                f"{name:<30} {row['rps']:>9.0f} {row['p50_us'] / 1000:>9.1f} {row['p99_us'] / 1000:>8.1f}   "
+                f"{row.get('warning', '')}"
+            )
+        lines.append(f"reference / bare: {t['ratio']:.2f} (target >= 0.5); with HMAC: {t['ratio_hmac']:.2f}")
     if "suite" in results:
         s = results["suite"]
         lines.append(
-            f"contract suite {s['suite_cases_per_s']:.1f} cases/s, schemathesis {s['schemathesis_cases_per_s']:.1f}"
-            f" cases/s: ratio {s['ratio']:.2f} (target >= 0.9)"
+            f"contract suite: {s['suite_cases']} cases in {s['suite_wall_s']:.1f} s = {s['suite_cases_per_s']:.1f}/s"
+            f" (slowest answer {s['suite_slowest_answer_s'] or 0:.1f} s); schemathesis: {s['schemathesis_cases']}"
+            f" cases in {s['schemathesis_wall_s']:.1f} s = {s['schemathesis_cases_per_s']:.1f}/s;"
+            f" ratio {s['ratio']:.2f} (target >= 0.9)"
         )
     if "memory" in results:
         m = results["memory"]
@@ -208,6 +279,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement time per throughput run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--memory-callbacks", type=int, default=100_000)
+    parser.add_argument("--suite-examples", type=int, default=100, help="--max-examples for both contract runs")
+    parser.add_argument("--seed", type=int, default=1, help="generation seed for both contract runs")
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "suite", "memory"])
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench.json")
     args = parser.parse_args()
@@ -218,13 +291,14 @@ def main() -> int:
         tmp = Path(folder)
         if "throughput" not in args.skip:
             results["throughput"] = throughput(args.seconds, args.connections, tmp)
+        if "suite" not in args.skip:
+            results["suite"] = suite(tmp, args.suite_examples, args.seed)
         if "memory" not in args.skip:
             rps = results.get("throughput", {}).get("reference", {}).get("rps", 500.0)
             results["memory"] = memory(args.memory_callbacks, tmp, rps)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    if "throughput" in results:
-        print(format_table(results))
+    print(format_table(results))
     print(f"results: {args.out}")
     return 0
 
