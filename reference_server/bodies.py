@@ -13,8 +13,10 @@ from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import AbstractRequestBodyValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
+from jsonschema.validators import extend
 from starlette.types import Scope
 
+from callback_core.schemas import python_regex
 from reference_server.errors import BadRequest
 
 MAX_DEPTH = 64
@@ -189,11 +191,21 @@ def _enum_of(variant: Any, prop: str) -> list[Any]:
     return list(schema.get("enum") or [])
 
 
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> t.Iterator[ValidationError]:
+    # OpenAPI's regex semantics, as callback_core's validators: `$` is the end of the string, so
+    # "1234\n" does not match ^[0-9]{4,6}$ (Python's `$` would let it through).
+    if validator.is_type(instance, "string") and not python_regex(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+RequestValidator = extend(Draft4RequestValidator, {"pattern": _pattern})
+
+
 def fast_validator(schema: Mapping[str, Any], checker: FormatChecker) -> Callable[[Any], bool] | None:
     """A compiled jsonschema-rs check that never accepts what the Python validator refuses.
 
-    It may refuse more (it ignores OpenAPI's `nullable`; `$` in its patterns does not match before a
-    final newline), so a refusal is only a hint: the Python validator then decides and explains.
+    It may refuse more (it ignores OpenAPI's `nullable`), so a refusal is only a hint: the Python
+    validator (RequestValidator) then decides and explains.
     Formats go through the Python checker, so `format: uri` means exactly what it means there.
     """
     formats = {name: _format_check(checker, name) for name in _formats_in(schema)}
@@ -243,7 +255,7 @@ class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[mis
         compiled = self._compiled.get(id(schema))
         if compiled is None or compiled[0] is not schema:
             checker = Draft4Validator.FORMAT_CHECKER
-            compiled = (schema, Draft4RequestValidator(schema, format_checker=checker), fast_validator(schema, checker))
+            compiled = (schema, RequestValidator(schema, format_checker=checker), fast_validator(schema, checker))
             self._compiled[id(schema)] = compiled
         _, self._json_validator, self._fast_valid = compiled
 
