@@ -15,9 +15,11 @@ from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
 from contract_tests.mutations import invalid_without_formats, known_properties, mutations
 
-# The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE, slow issuer. A PSP that
-# does not know them answers its usual way; the callbacks are valid either way.
-TEST_CARDS = ("0002", "0051", "0043", "3000", "0091")
+# The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE. A PSP that does not know
+# them answers its usual way; the callbacks are valid either way. The slow-issuer card (0091) is left out: a PSP
+# that simulates it answers just before the deadline by design, which would add ~15 s to every run and judge
+# nothing the deadline check does not already judge on every request.
+TEST_CARDS = ("0002", "0051", "0043", "3000")
 # Fields the public changelog announces for a later revision; a PSP must ignore them until then.
 FUTURE_FIELDS: dict[str, Any] = {
     "amount": {"value": 49900, "currency": "NOK"},

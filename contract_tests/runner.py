@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import queue
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,6 +47,7 @@ from contract_tests.transport import Transport
 DEFAULT_MAX_EXAMPLES = 100
 STOP_AFTER_LATE = 3  # a PSP this slow would only make the run last minutes more; the defect is plain
 STOP_AFTER_FAILED_CONNECTIONS = 3  # consecutive: the endpoint is gone
+LANES = 4  # requests in flight at once (see _send_all)
 
 
 def document_sha256(raw: bytes) -> str:
@@ -101,25 +105,25 @@ def run(
 
     # Give a late answer a little time so the report can say how late, without waiting for ever.
     timeout = deadline + min(2.0, max(0.5, deadline / 2))
-    exchanges: list[Exchange] = []
     notes: list[str] = []
+    done: dict[int, Exchange] = {}
     late = failed_in_a_row = 0
-    for index, probe in enumerate(probes, 1):
-        exchange = _send(probe, settings, transport, timeout, now, timer)
-        exchanges.append(exchange)
+    for index, exchange in _send_all(probes, settings, transport, timeout, now, timer):
+        done[index] = exchange
         is_late = exchange.timed_out or exchange.elapsed > deadline
-        yield RequestDone(index, len(probes), exchange, is_late)
+        yield RequestDone(len(done), len(probes), exchange, is_late)
         failed_in_a_row = failed_in_a_row + 1 if exchange.answer is None and not exchange.timed_out else 0
         late += is_late
-        if index == 1 and exchange.answer is None and not exchange.timed_out:
+        if index == 0 and exchange.answer is None and not exchange.timed_out:
             break  # unreachable: nothing was tested, _untested_reason says why
         if late >= STOP_AFTER_LATE:
-            notes.append(f"stopped after {index} of {len(probes)} requests: {late} answers missed the deadline")
+            notes.append(f"stopped after {len(done)} of {len(probes)} requests: {late} answers missed the deadline")
             break
         if failed_in_a_row >= STOP_AFTER_FAILED_CONNECTIONS:
-            notes.append(f"stopped after {index} of {len(probes)} requests: the last {failed_in_a_row} got no "
+            notes.append(f"stopped after {len(done)} of {len(probes)} requests: the last {failed_in_a_row} got no "
                          f"answer ({exchange.error})")
             break
+    exchanges = [done[index] for index in sorted(done)]
 
     untested = _untested_reason(exchanges, signed)
     if len(exchanges) < len(probes):
@@ -158,6 +162,63 @@ def run(
         requests=len(exchanges), duration=timer() - started, started_at=started_at.isoformat(timespec="seconds"),
         notes=tuple(notes),
     ))
+
+
+def _lanes(probes: list[Probe]) -> list[list[tuple[int, Probe]]]:
+    """Probes a check compares (one group) share a lane and go in order; every other probe is a lane of its own."""
+    lanes: list[list[tuple[int, Probe]]] = []
+    grouped: dict[str, list[tuple[int, Probe]]] = {}
+    for index, probe in enumerate(probes):
+        if probe.group is None:
+            lanes.append([(index, probe)])
+        elif probe.group in grouped:
+            grouped[probe.group].append((index, probe))
+        else:
+            grouped[probe.group] = [(index, probe)]
+            lanes.append(grouped[probe.group])
+    return lanes
+
+
+def _send_all(
+    probes: list[Probe], settings: Settings, transport: Transport, timeout: float,
+    now: Callable[[], datetime], timer: Callable[[], float],
+) -> Iterator[tuple[int, Exchange]]:
+    """Every probe's exchange as it completes, with the probe's index; stops sending when the consumer stops.
+
+    The first probe goes alone (an unreachable URL is then one request); the rest go LANES at a time.
+    Vipps MobilePay sends callbacks for many users at once, and one slow answer (a test card whose issuer
+    is slow) must not hold up every other request.
+    """
+    if not probes:
+        return
+    yield 0, _send(probes[0], settings, transport, timeout, now, timer)
+    finished: queue.Queue[tuple[int, Exchange]] = queue.Queue()
+    stop = threading.Event()
+
+    def run_lane(lane: list[tuple[int, Probe]]) -> None:
+        for index, probe in lane:
+            if stop.is_set():
+                return
+            finished.put((index, _send(probe, settings, transport, timeout, now, timer)))
+
+    lanes = _lanes(probes[1:])
+    for lane in lanes:
+        lane[:] = [(index + 1, probe) for index, probe in lane]
+    pool = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="card-callback-send")
+    futures = [pool.submit(run_lane, lane) for lane in lanes]
+    try:
+        while True:
+            try:
+                yield finished.get(timeout=0.05)
+            except queue.Empty:
+                if all(f.done() for f in futures) and finished.empty():
+                    break
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
 
 
 def _send(

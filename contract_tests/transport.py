@@ -37,7 +37,8 @@ class Transport(ABC):
 
 
 class ClientTransport(Transport):
-    """Any httpx.Client: a real network client, or Starlette's TestClient wrapping an ASGI app."""
+    """Any httpx.Client: a real network client, or an ASGI app behind a bridge. Safe to share between threads:
+    with a `reconnect` factory each thread gets its own client, else the one client (thread-safe) is shared."""
 
     def __init__(
         self,
@@ -45,20 +46,39 @@ class ClientTransport(Transport):
         on_close: Callable[[], None] | None = None,
         reconnect: Callable[[], httpx.Client] | None = None,
     ) -> None:
-        self._client = client
+        self._shared = client
         self._on_close = on_close
         self._reconnect = reconnect
-        self._spoiled = False
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = [client]
+        self._lock = threading.Lock()
 
-    def send(self, request: Outgoing, timeout: float) -> Answer:
-        if self._spoiled and self._reconnect is not None:
+    def _client(self) -> httpx.Client:
+        if self._reconnect is None:
+            return self._shared
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None or getattr(self._local, "spoiled", False):
             # Servers often close a connection after a 5xx or a failure; a request racing that close would be
             # blamed for a reset it did not cause, so the next request gets a new connection.
-            self._client.close()
-            self._client = self._reconnect()
-        self._spoiled = True
+            if client is not None:
+                client.close()
+            client = self._shared if not self._clients_in_use() else self._reconnect()
+            with self._lock:
+                self._clients.append(client)
+            self._local.client = client
+        return client
+
+    def _clients_in_use(self) -> bool:
+        with self._lock:
+            taken = getattr(self, "_shared_taken", False)
+            self._shared_taken = True
+            return taken
+
+    def send(self, request: Outgoing, timeout: float) -> Answer:
+        client = self._client()
+        self._local.spoiled = True
         try:
-            response = self._client.request(
+            response = client.request(
                 request.method,
                 request.url,
                 # A list keeps our exact header names and values (Host included) and lets httpx add
@@ -73,7 +93,7 @@ class ClientTransport(Transport):
             raise TransportError(f"cannot connect: {exc}", connect=True) from None
         except httpx.TransportError as exc:
             raise TransportError(f"the connection failed without an answer: {type(exc).__name__}: {exc}") from None
-        self._spoiled = response.status_code >= 500
+        self._local.spoiled = response.status_code >= 500
         return Answer(
             status=response.status_code,
             headers=tuple(response.headers.multi_items()),
@@ -81,7 +101,10 @@ class ClientTransport(Transport):
         )
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
         if self._on_close is not None:
             self._on_close()
 
