@@ -8,15 +8,14 @@ import typing as t
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import AbstractRequestBodyValidator
-from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema import Draft4Validator, ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import extend
 from starlette.types import Scope
 
-from callback_core.schemas import python_regex
+from callback_core.schemas import fast_validator, python_regex
 from reference_server.errors import BadRequest
 
 MAX_DEPTH = 64
@@ -199,42 +198,6 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> t.Iter
 
 
 RequestValidator = extend(Draft4RequestValidator, {"pattern": _pattern})
-
-
-def fast_validator(schema: Mapping[str, Any], checker: FormatChecker) -> Callable[[Any], bool] | None:
-    """A compiled jsonschema-rs check that never accepts what the Python validator refuses.
-
-    It may refuse more (it ignores OpenAPI's `nullable`), so a refusal is only a hint: the Python
-    validator (RequestValidator) then decides and explains.
-    Formats go through the Python checker, so `format: uri` means exactly what it means there.
-    """
-    formats = {name: _format_check(checker, name) for name in _formats_in(schema)}
-    try:
-        validator = jsonschema_rs.Draft4Validator(dict(schema), validate_formats=True, formats=formats)
-    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
-        return None  # a schema jsonschema-rs cannot compile is still served, just slower
-    return validator.is_valid
-
-
-def _format_check(checker: FormatChecker, name: str) -> Callable[[str], bool]:
-    def conforms(value: str) -> bool:
-        return bool(checker.conforms(value, name))
-
-    return conforms
-
-
-def _formats_in(node: Any) -> set[str]:
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            if isinstance(item.get("format"), str):
-                found.add(item["format"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
 
 
 class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
