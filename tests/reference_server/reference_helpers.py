@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from process_support import stop
 
 from reference_server import create_app
 
@@ -91,10 +92,8 @@ def serve_process(
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait(timeout=10)
-        reader.join(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        reader.join(timeout=10)  # the reader drains stdout until the process is gone
+        stop(process)
 
 
 def _wait_until_up(base_url: str) -> None:

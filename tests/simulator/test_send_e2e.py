@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from process_support import stop
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("card_callback.serve", reason="the serve command is not there yet")
@@ -35,14 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = _callback_url(process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)
 
 
 def _callback_url(process: subprocess.Popen[str]) -> str:
