@@ -63,20 +63,13 @@ def _lint_payloads(contract: Contract, directory: Path) -> None:
     click.echo(f"{directory}: {len(files)} payload(s) OK")
 
 
-def _register_optional_commands() -> None:
-    # Each command lives in its own module so that the server, the suite and the simulator can change
-    # independently; a module that is not there yet simply adds no command.
-    import importlib
+def _register_commands() -> None:
+    # Each command lives in its own module, so the server, the suite and the simulator change independently.
+    from card_callback import send, serve, test
 
-    for module_name in ("card_callback.serve", "card_callback.test", "card_callback.send"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for module in (serve, test, send):
         for command in module.COMMANDS:
             main.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()
