@@ -11,6 +11,19 @@ from reference_server.storage import Attempt
 from reference_server.storage import iso_time as iso
 
 GENERATOR = "card-callback reference server"
+# The user meets this page on a phone, inside the Vipps MobilePay flow: one column, large buttons, no assets.
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; background: #f4f4f6; color: #1c1c1e; }
+main { max-width: 26rem; margin: 2rem auto; padding: 1.5rem; background: #fff; border-radius: 12px;
+       box-shadow: 0 1px 4px rgba(0, 0, 0, .12); }
+h1 { font-size: 1.4rem; margin-top: 0; }
+.note { color: #6c6c70; font-size: .85rem; }
+code { word-break: break-all; }
+form { display: flex; gap: .75rem; margin-top: 1.25rem; }
+button { flex: 1; font-size: 1.05rem; padding: .8rem; border-radius: 8px; border: 1px solid #c7c7cc;
+         background: #fff; cursor: pointer; }
+button#approve { background: #ff5b24; border-color: #ff5b24; color: #fff; }
+"""
 
 
 def format_three_ds_page(view: ThreeDSecureView) -> str:
@@ -38,9 +51,11 @@ def format_three_ds_page(view: ThreeDSecureView) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="generator" content="{GENERATOR}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<title>3-D Secure</title>\n</head>\n<body>\n"
+        f"<title>3-D Secure</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>3-D Secure</h1>\n<p>Authorization attempt <code>{attempt}</code></p>\n"
-        f"{body}\n</body>\n</html>\n"
+        f"{body}\n"
+        '<p class="note">Simulated issuer of the card-callback reference server: no real bank is asked.</p>\n'
+        "</main>\n</body>\n</html>\n"
     )
 
 
