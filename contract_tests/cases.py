@@ -13,7 +13,7 @@ from callback_core.spec import Contract
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
-from contract_tests.mutations import invalid_without_formats, known_properties, mutations
+from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations
 
 # The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE. A PSP that does not know
 # them answers its usual way; the callbacks are valid either way. The slow-issuer card (0091) is left out: a PSP
@@ -58,6 +58,7 @@ class Planner:
         self.new_id = new_id
         self.examples = {name: dict(body) for name, body in contract.request_examples().items()
                          if isinstance(body, dict) and not contract.request_errors(body)}
+        self.leniency = Leniency(contract)
 
     def plan(self, *, signed: bool) -> list[Probe]:
         probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated()]
@@ -153,7 +154,7 @@ class Planner:
     def invalid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
             for mutation in mutations(self.contract, body):
-                yield Probe(label=f"{name} with {mutation.label}", role=Role.INVALID,
+                yield Probe(label=f"{name} with {mutation.label}", role=self._invalid_role(mutation.body),
                             body=encode(self._refreshed(mutation.body, body)))
         base = encode(self.fresh(self._base()))
         yield Probe("malformed JSON (cut short)", Role.INVALID, base[: len(base) // 2])
@@ -168,7 +169,15 @@ class Planner:
         yield Probe("a valid callback without Content-Type", Role.INVALID_SHOULD, encode(self.fresh(self._base())),
                     content_type=None)
         for index, raw in enumerate(self.generated.invalid, 1):
-            yield Probe(f"generated invalid body #{index}", Role.INVALID, self._refreshed_raw(raw))
+            refreshed = self._refreshed_raw(raw)
+            try:
+                role = self._invalid_role(json.loads(refreshed))
+            except ValueError:
+                role = Role.INVALID
+            yield Probe(f"generated invalid body #{index}", role, refreshed)
+
+    def _invalid_role(self, body: Any) -> Role:
+        return Role.INVALID_SHOULD if self.leniency.only_lenient_breaks(body) else Role.INVALID
 
     def extended(self) -> Iterator[Probe]:
         """Baseline, the same callback with unknown fields, baseline again (each a fresh attempt)."""

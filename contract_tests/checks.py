@@ -149,7 +149,7 @@ def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
             continue
         status = ex.answer.status_field() if ex.answer.status == 200 else None
         should = ex.probe.role is Role.INVALID_SHOULD
-        what = "a valid body under a wrong or missing Content-Type" if should else "invalid callback"
+        what = _role_phrase(ex) if should else "invalid callback"
         if status in SUCCESS:
             title = f"{what} authorized: answered {ex.answer.status} {status}"
         else:
@@ -288,6 +288,8 @@ def _comparable(answer: Answer) -> tuple[int, object]:
 
 
 def _role_phrase(ex: Exchange) -> str:
+    if ex.probe.role is Role.INVALID_SHOULD and ex.probe.content_type == "application/json":
+        return "a callback breaking only a length rule or an optional field's pattern"
     return {
         Role.VALID: "a valid callback",
         Role.BASELINE: "a valid callback",

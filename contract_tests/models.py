@@ -13,7 +13,7 @@ class Role(StrEnum):
 
     VALID = "valid"  # a valid callback (generated, a document example, a test card)
     INVALID = "invalid"  # breaks the request schema, or is not JSON at all
-    INVALID_SHOULD = "invalid-should"  # a valid body under a wrong or missing Content-Type
+    INVALID_SHOULD = "invalid-should"  # wrong Content-Type, or only a length / optional-field pattern broken
     EXTENDED = "extended"  # a valid callback plus unknown fields (forward compatibility)
     BASELINE = "baseline"  # the same callback without them, sent before and after
     REPEAT = "repeat"  # the identical callback sent a second time

@@ -36,6 +36,44 @@ def invalid_without_formats(contract: Contract, body: Any) -> bool:
     return next(iter(OAS30Validator(root).iter_errors(body)), None) is not None
 
 
+class Leniency:
+    """Tells breaks a careful but lenient PSP may let through from breaks every PSP must refuse.
+
+    A PSP must refuse a callback that lacks a required field, has a wrong type, null, a value outside an
+    enum, breaks the pattern of a required field or the instrument rule. Whether it also refuses an empty or
+    over-long string, or a malformed value in an optional field it may not even read, the document cannot
+    make a matter of money: those are SHOULD-level refusals (warnings unless --strict).
+    """
+
+    def __init__(self, contract: Contract) -> None:
+        components = _relaxed(copy.deepcopy(dict(contract.document.get("components", {}))))
+        schema = _relaxed(copy.deepcopy(dict(contract.request_schema)))
+        self._validator = OAS30Validator({**schema, "components": components})
+
+    def only_lenient_breaks(self, body: Any) -> bool:
+        """True when `body` is valid once lengths and optional fields' patterns and formats are not checked."""
+        return next(iter(self._validator.iter_errors(body)), None) is None
+
+
+def _relaxed(node: Any) -> Any:
+    if isinstance(node, dict):
+        for key in ("minLength", "maxLength", "format"):
+            node.pop(key, None)
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            required = set(node.get("required", ()))
+            for name, prop in properties.items():
+                if name not in required and isinstance(prop, dict):
+                    # Inline only: a referenced schema may also be used where the field is required.
+                    prop.pop("pattern", None)
+        for value in node.values():
+            _relaxed(value)
+    elif isinstance(node, list):
+        for value in node:
+            _relaxed(value)
+    return node
+
+
 def variant_for(contract: Contract, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The object schema (one `oneOf` branch) that `body` is valid against."""
     root = contract.resolve(contract.request_schema)

@@ -18,7 +18,7 @@ def _pattern(regex: str) -> Any:
 
 class NetworkToken(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    number: _pattern(r"^[0-9]{12,19}$")  # type: ignore[valid-type]
+    number: _pattern(r"^[0-9]{1,19}$")  # type: ignore[valid-type]
     cryptogram: Str
     expiryMonth: _pattern(r"^(0[1-9]|1[0-2])$")  # type: ignore[valid-type]  # noqa: N815
     expiryYear: _pattern(r"^[0-9]{4}$")  # type: ignore[valid-type]  # noqa: N815

@@ -52,7 +52,7 @@ _TOP = {
 }
 _OPTIONAL_TOP = {"encryptedPan": _STRING}
 _TOKEN = {
-    "number": re.compile(r"[0-9]{12,19}"),
+    "number": re.compile(r"[0-9]{1,19}"),
     "cryptogram": _STRING,
     "expiryMonth": re.compile(r"0[1-9]|1[0-2]"),
     "expiryYear": re.compile(r"[0-9]{4}"),

@@ -15,7 +15,7 @@ from contract_tests.auth import prepare, target_parts
 from contract_tests.cases import FUTURE_FIELDS, Planner
 from contract_tests.generation import generate
 from contract_tests.models import Probe, Role, Tamper
-from contract_tests.mutations import mutations
+from contract_tests.mutations import Leniency, mutations
 
 NOW = datetime(2026, 3, 30, 8, 38, 32, tzinfo=UTC)
 SECRET = "s3cret/with+base64=looking"
@@ -34,10 +34,16 @@ def test_the_same_seed_gives_the_same_requests(contract: Contract) -> None:
 
 def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -> None:
     probes = plan(contract)
-    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE,
-                   Role.INVALID_SHOULD)
+    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE)
+    leniency = Leniency(contract)
     for probe in probes:
-        if probe.role in valid_roles:
+        if probe.role is Role.INVALID_SHOULD and probe.content_type != "application/json":
+            assert contract.request_errors(json.loads(probe.body)) == [], probe.label
+        elif probe.role is Role.INVALID_SHOULD:
+            # Breaks only what a lenient PSP may let through: invalid, yet valid to the relaxed schema.
+            assert contract.request_errors(json.loads(probe.body)), probe.label
+            assert leniency.only_lenient_breaks(json.loads(probe.body)), probe.label
+        elif probe.role in valid_roles:
             assert contract.request_errors(json.loads(probe.body)) == [], probe.label
         else:
             try:
@@ -45,11 +51,18 @@ def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -
             except ValueError:
                 continue
             assert contract.request_errors(data), probe.label
+            assert not leniency.only_lenient_breaks(data), probe.label
     assert {p.role for p in probes} == set(Role)
+    lenient = {p.label for p in probes if p.role is Role.INVALID_SHOULD}
+    assert "tokenCallback with networkToken.eci: does not match ^[0-9]{1,2}$" in lenient
+    assert "tokenCallback with pspReference: shorter than minLength 1" in lenient
+    strict = {p.label for p in probes if p.role is Role.INVALID}
+    assert "tokenCallback with merchantSerialNumber: does not match ^[0-9]{4,6}$" in strict
+    assert "tokenCallback with networkToken.expiryMonth: does not match ^(0[1-9]|1[0-2])$" in strict
 
 
 def test_every_callback_is_a_fresh_attempt_except_the_repeat(contract: Contract) -> None:
-    probes = [p for p in plan(contract) if p.role is not Role.INVALID]
+    probes = [p for p in plan(contract) if p.role not in (Role.INVALID, Role.INVALID_SHOULD)]
     attempts = [json.loads(p.body)["authorizationAttemptId"] for p in probes if p.role is not Role.REPEAT]
     assert len(attempts) == len(set(attempts))
     cryptograms = [json.loads(p.body).get("networkToken", {}).get("cryptogram") for p in probes
