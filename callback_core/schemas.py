@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import FormatChecker, ValidationError
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
@@ -44,7 +44,22 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_OAS30 = extend(OAS30Validator, {"pattern": _pattern})
+_DISCRIMINATED_ONE_OF = OAS30Validator.VALIDATORS["oneOf"]
+_PLAIN_ONE_OF = Draft4Validator.VALIDATORS["oneOf"]
+
+
+def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    # OAS30Validator's oneOf follows `discriminator` (clearer messages) but raises TypeError when the
+    # discriminating value is not hashable (a list, an object); plain oneOf gives the verdict then.
+    name = (schema.get("discriminator") or {}).get("propertyName")
+    value = instance.get(name) if name and isinstance(instance, Mapping) else None
+    if value is None or isinstance(value, str):
+        yield from _DISCRIMINATED_ONE_OF(validator, one_of, instance, schema)
+    else:
+        yield from _PLAIN_ONE_OF(validator, one_of, instance, schema)
+
+
+_OAS30 = extend(OAS30Validator, {"pattern": _pattern, "oneOf": _one_of})
 
 
 def _root(document: Mapping[str, Any], schema: Any) -> Any:

@@ -139,3 +139,12 @@ def test_escaped_dollar_and_dollar_in_class_stay_literal() -> None:
     assert python_regex(r"^a\$$").search("a$")
     assert not python_regex(r"^a\$$").search("a$\n")
     assert python_regex(r"^[$]x$").search("$x")
+
+
+@pytest.mark.parametrize("instrument", [["TOKEN"], {"type": "TOKEN"}, None, 7])
+def test_an_unhashable_or_odd_discriminator_is_an_error_not_a_crash(
+    contract: Contract, token_callback: dict[str, Any], instrument: Any
+) -> None:
+    token_callback["paymentInstrument"] = instrument
+    assert contract.request_errors(token_callback)
+    assert contract.response_errors({"status": ["RESERVE"]})
