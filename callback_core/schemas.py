@@ -66,9 +66,12 @@ def _root(document: Mapping[str, Any], schema: Any) -> Any:
     return {**schema, "components": document.get("components", {})} if isinstance(schema, Mapping) else schema
 
 
-def validator_for(document: Mapping[str, Any], schema: Any) -> Validator:
-    """A validator for `schema`, whose local `#/components/...` references resolve in `document`."""
-    return _OAS30(_root(document, schema), format_checker=oas30_format_checker)
+def validator_for(document: Mapping[str, Any], schema: Any, *, formats: bool = True) -> Validator:
+    """A validator for `schema`, whose local `#/components/...` references resolve in `document`.
+
+    `formats=False` ignores `format`, as JSON Schema allows a validator to (and many PSPs' do).
+    """
+    return _OAS30(_root(document, schema), format_checker=oas30_format_checker if formats else None)
 
 
 def fast_validator_for(document: Mapping[str, Any], schema: Any) -> Callable[[Any], bool] | None:

@@ -8,8 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
-
+from callback_core.schemas import validator_for
 from callback_core.spec import Contract
 
 # Values tried, in order, to break a `pattern`; the first one the pattern rejects is used.
@@ -32,23 +31,24 @@ class Mutation:
 
 def invalid_without_formats(contract: Contract, body: Any) -> bool:
     """Invalid even to a validator that ignores `format` (JSON Schema makes format checks optional)."""
-    root = {**contract.request_schema, "components": contract.document.get("components", {})}
-    return next(iter(OAS30Validator(root).iter_errors(body)), None) is not None
+    validator = validator_for(contract.document, contract.request_schema, formats=False)
+    return next(iter(validator.iter_errors(body)), None) is not None
 
 
 class Leniency:
     """Tells breaks a careful but lenient PSP may let through from breaks every PSP must refuse.
 
-    A PSP must refuse a callback that lacks a required field, has a wrong type, null, a value outside an
-    enum, breaks the pattern of a required field or the instrument rule. Whether it also refuses an empty or
-    over-long string, or a malformed value in an optional field it may not even read, the document cannot
-    make a matter of money: those are SHOULD-level refusals (warnings unless --strict).
+    A PSP must refuse a callback that lacks a required field, has a wrong type, null where a value is
+    required, a value outside an enum, breaks the pattern of a required field or the instrument rule.
+    Whether it also refuses an empty or over-long string, null in an optional field, or a malformed value
+    in an optional field it may not even read, the document cannot make a matter of money: those are
+    SHOULD-level refusals (warnings unless --strict).
     """
 
     def __init__(self, contract: Contract) -> None:
         components = _relaxed(copy.deepcopy(dict(contract.document.get("components", {}))))
         schema = _relaxed(copy.deepcopy(dict(contract.request_schema)))
-        self._validator = OAS30Validator({**schema, "components": components})
+        self._validator = validator_for({"components": components}, schema, formats=False)
 
     def only_lenient_breaks(self, body: Any) -> bool:
         """True when `body` is valid once lengths and optional fields' patterns and formats are not checked."""
@@ -66,6 +66,8 @@ def _relaxed(node: Any) -> Any:
                 if name not in required and isinstance(prop, dict):
                     # Inline only: a referenced schema may also be used where the field is required.
                     prop.pop("pattern", None)
+                    # An optional field sent as null may be read as absent.
+                    properties[name] = {"anyOf": [prop, {"enum": [None]}]}
         for value in node.values():
             _relaxed(value)
     elif isinstance(node, list):
@@ -122,8 +124,8 @@ def mutations(contract: Contract, body: Mapping[str, Any]) -> Iterator[Mutation]
 
 
 def _validates(contract: Contract, schema: Mapping[str, Any], body: Any) -> bool:
-    root = {**schema, "components": contract.document.get("components", {})}
-    return next(iter(OAS30Validator(root).iter_errors(body)), None) is None
+    validator = validator_for(contract.document, schema, formats=False)
+    return next(iter(validator.iter_errors(body)), None) is None
 
 
 def _objects(

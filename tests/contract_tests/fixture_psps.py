@@ -72,6 +72,8 @@ def invalid_reason(body: Any) -> str | None:
         reason = _fields(body, fields, required, "")
         if reason:
             return reason
+    if "networkToken" in body and body["networkToken"] is None:
+        return "networkToken must be an object"
     token = body.get("networkToken")
     if body["paymentInstrument"] == "TOKEN" and token is None:
         return "networkToken is required for TOKEN"

@@ -115,11 +115,13 @@ def test_wrong_secret_is_a_signature_defect_not_untested(contract: Contract) -> 
 def test_fastapi_pydantic_psp_conforms(contract: Contract, seed: int) -> None:
     report = run_against_app(make_fastapi_psp(), "http://psp.test" + FASTAPI_PATH, contract, seed=seed)
     assert report.verdict is Verdict.CONFORMS, report.failures
-    assert not report.failures
+    # pydantic reads null in an optional field as absent: a lenient break, a warning only.
+    assert all(f.severity is Severity.WARNING and f.code == "CC004" for f in report.failures), report.failures
 
 
 def test_null_optional_fields_in_answers_only_warn(contract: Contract) -> None:
     report = run_against_app(make_fastapi_psp(write_nulls=True), "http://psp.test" + FASTAPI_PATH, contract)
     assert report.verdict is Verdict.CONFORMS
     assert outcomes(report)["CC001"] is Outcome.WARNING
-    assert all("null for optional field" in f.title for f in report.failures)
+    assert all("null for optional field" in f.title for f in report.failures if f.code == "CC001")
+    assert {f.code for f in report.failures} <= {"CC001", "CC004"}
