@@ -1,4 +1,4 @@
-"""Draw callbacks from the document with Schemathesis: valid ones (positive mode) and broken ones (negative)."""
+"""Callbacks from the document with Schemathesis: fuzzed (positive and negative mode) and its coverage phase."""
 
 from __future__ import annotations
 
@@ -41,12 +41,34 @@ def generate(contract: Contract, *, seed: int, max_examples: int, invalid_exampl
         operation = schema[contract.path][contract.method]
     except Exception as exc:  # Schemathesis raises many kinds; any of them means no generation.
         raise GenerationError(f"Schemathesis cannot load {contract.source}: {exc}") from None
-    valid = _draw(operation.as_strategy(GenerationMode.POSITIVE), seed, max_examples)
-    invalid = _draw(operation.as_strategy(GenerationMode.NEGATIVE), seed, invalid_examples) if invalid_examples else []
-    return Generated(
-        valid=_unique(b for b in (case.body for case in valid) if _usable_valid(contract, b)),
-        invalid=_unique_bytes(b for b in (_as_bytes(case.body) for case in invalid) if _usable_invalid(contract, b)),
+    valid = [case.body for case in _draw(operation.as_strategy(GenerationMode.POSITIVE), seed, max_examples)]
+    invalid = (
+        [case.body for case in _draw(operation.as_strategy(GenerationMode.NEGATIVE), seed, invalid_examples)]
+        if invalid_examples else []
     )
+    covered_valid, covered_invalid = _coverage(schema, operation, contract)
+    return Generated(
+        valid=_unique(b for b in [*valid, *covered_valid] if _usable_valid(contract, b)),
+        invalid=_unique_bytes(b for b in map(_as_bytes, [*invalid, *covered_invalid]) if _usable_invalid(contract, b)),
+    )
+
+
+def _coverage(schema: Any, operation: Any, contract: Contract) -> tuple[list[Any], list[Any]]:
+    """Schemathesis's coverage phase: the document's examples with one value changed at a time, to boundary
+    values (valid) or to each way of breaking it (invalid). Deterministic and cheap, as in `schemathesis run`."""
+    from schemathesis import GenerationMode
+
+    try:
+        cases = schema.iter_coverage_cases(
+            operation,
+            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+            generation_config=schema.config.generation_for(operation=operation),
+        )
+        bodies = [case.body for case in cases if case.method.upper() == contract.method]
+    except Exception as exc:  # Schemathesis raises many kinds; any of them means no coverage cases.
+        raise GenerationError(f"Schemathesis could not derive coverage cases: {type(exc).__name__}: {exc}") from None
+    valid = [b for b in bodies if isinstance(b, dict) and not contract.request_errors(b)]
+    return valid, [b for b in bodies if not (isinstance(b, dict) and not contract.request_errors(b))]
 
 
 def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
