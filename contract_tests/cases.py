@@ -57,7 +57,7 @@ class Planner:
         self.generated = generated
         self.new_id = new_id
         self.examples = {name: dict(body) for name, body in contract.request_examples().items()
-                         if isinstance(body, dict) and not contract.request_errors(body)}
+                         if isinstance(body, dict) and contract.is_valid_request(body)}
         self.leniency = Leniency(contract)
 
     def plan(self, *, signed: bool) -> list[Probe]:
@@ -70,11 +70,11 @@ class Planner:
         """`body` as a new attempt: a fresh authorizationAttemptId and pspReference (no PSP may refuse it
         as a replay, whatever it keys payments on)."""
         out = copy.deepcopy(dict(body))
-        was_valid = not self.contract.request_errors(out)
+        was_valid = self.contract.is_valid_request(out)
         for change in (self._new_attempt, self._new_reference, self._new_cryptogram):
             trial = copy.deepcopy(out)
             # A document that constrains these fields more tightly keeps the original value instead.
-            if change(trial) and (not was_valid or not self.contract.request_errors(trial)):
+            if change(trial) and (not was_valid or self.contract.is_valid_request(trial)):
                 out = trial
         return out
 
@@ -148,7 +148,7 @@ class Planner:
 
     def _valid(self, label: str, body: Mapping[str, Any]) -> Iterator[Probe]:
         fresh = self.fresh(body)
-        if not self.contract.request_errors(fresh):  # e.g. a test card the document's pattern does not admit
+        if self.contract.is_valid_request(fresh):  # e.g. a test card the document's pattern does not admit
             yield Probe(label=label, role=Role.VALID, body=encode(fresh))
 
     def invalid(self) -> Iterator[Probe]:
@@ -214,7 +214,7 @@ class Planner:
                 for key, value in FUTURE_NESTED.items():
                     if key not in names:
                         node.setdefault(key, value)
-        return out if not self.contract.request_errors(out) else None
+        return out if self.contract.is_valid_request(out) else None
 
     def repeated(self) -> Iterator[Probe]:
         bodies = list(self.examples.values()) or [self._base()]

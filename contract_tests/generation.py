@@ -67,8 +67,11 @@ def _coverage(schema: Any, operation: Any, contract: Contract) -> tuple[list[Any
         bodies = [case.body for case in cases if case.method.upper() == contract.method]
     except Exception as exc:  # Schemathesis raises many kinds; any of them means no coverage cases.
         raise GenerationError(f"Schemathesis could not derive coverage cases: {type(exc).__name__}: {exc}") from None
-    valid = [b for b in bodies if isinstance(b, dict) and not contract.request_errors(b)]
-    return valid, [b for b in bodies if not (isinstance(b, dict) and not contract.request_errors(b))]
+    valid: list[Any] = []
+    invalid: list[Any] = []
+    for body in bodies:
+        (valid if isinstance(body, dict) and contract.is_valid_request(body) else invalid).append(body)
+    return valid, invalid
 
 
 def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
@@ -101,7 +104,7 @@ def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
 def _usable_valid(contract: Contract, body: Any) -> bool:
     return (
         isinstance(body, dict)
-        and not contract.request_errors(body)
+        and contract.is_valid_request(body)
         and _strings_fit(body)
         # Python's `$` also matches before a final newline, ECMA's (OpenAPI's) does not: "1234\n" passes
         # our validator but not a PSP's, so such a value is not reliably valid.
@@ -145,7 +148,7 @@ def _usable_invalid(contract: Contract, body: bytes | None) -> bool:
         data = json.loads(text)
     except ValueError:
         return True
-    return bool(contract.request_errors(data)) and invalid_without_formats(contract, data)
+    return not contract.is_valid_request(data) and invalid_without_formats(contract, data)
 
 
 def _unique(bodies: Any) -> tuple[dict[str, Any], ...]:

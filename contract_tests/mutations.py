@@ -119,7 +119,7 @@ def mutations(contract: Contract, body: Mapping[str, Any]) -> Iterator[Mutation]
     if schema is None:
         return
     for mutation in _candidates(contract, schema, body):
-        if contract.request_errors(mutation.body) and invalid_without_formats(contract, mutation.body):
+        if not contract.is_valid_request(mutation.body) and invalid_without_formats(contract, mutation.body):
             yield mutation
 
 

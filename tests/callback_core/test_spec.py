@@ -148,3 +148,11 @@ def test_an_unhashable_or_odd_discriminator_is_an_error_not_a_crash(
     token_callback["paymentInstrument"] = instrument
     assert contract.request_errors(token_callback)
     assert contract.response_errors({"status": ["RESERVE"]})
+
+
+def test_is_valid_request_agrees_with_request_errors(contract: Contract, token_callback: dict[str, Any]) -> None:
+    assert contract.is_valid_request(token_callback)
+    for field, value in [("merchantSerialNumber", "12"), ("paymentInstrument", ["TOKEN"]), ("networkToken", None)]:
+        broken = {**token_callback, field: value}
+        assert not contract.is_valid_request(broken)
+        assert contract.request_errors(broken)
