@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from callback_core.errors import SpecError
-from callback_core.lint import format_problem, lint, lint_payload
 from callback_core.spec import Contract, bundled_spec_path, read_document
 
 
@@ -29,6 +28,9 @@ def main() -> None:
 )
 def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
+    # Imported here: openapi-spec-validator takes ~0.3 s to import, which every other command would pay.
+    from callback_core.lint import format_problem, lint
+
     path = path or bundled_spec_path()
     try:
         document = read_document(path)
@@ -47,6 +49,8 @@ def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
 
 
 def _lint_payloads(contract: Contract, directory: Path) -> None:
+    from callback_core.lint import format_problem, lint_payload
+
     files = sorted(p for p in directory.glob("*.json") if p.is_file())
     if not files:
         # A directory with nothing to check would otherwise pass silently.
