@@ -7,7 +7,7 @@ import secrets as random_source
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -67,27 +67,15 @@ def _fail(message: str) -> NoReturn:
               help="Write the JSON report (docs/report-format.md).")
 @click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
-def test(
-    url: str,
-    spec_path: Path | None,
-    deadline: float | None,
-    max_examples: int,
-    seed: int | None,
-    strict: bool,
-    junit_xml: Path | None,
-    json_report: Path | None,
-    hmac_secret_file: Path | None,
-) -> None:
+def test(url: str, **options: Any) -> None:
     """Test the PSP callback endpoint at URL against the contract.
 
     URL is the full cardCallbackUrl (any path and query); every request goes to exactly that URL.
     Exit 0: conforms; 1: defects found; 2: could not test (unreachable, bad document or options, or every
     callback refused with 401 while no secret was given).
     """
-    report = run_suite(url, spec_path=spec_path, deadline=deadline, max_examples=max_examples, seed=seed,
-                       strict=strict, junit_xml=junit_xml, json_report=json_report,
-                       hmac_secret_file=hmac_secret_file)
-    sys.exit(report.verdict.exit_code)
+    # The options, typed, are run_suite's keyword arguments.
+    sys.exit(run_suite(url, **options).verdict.exit_code)
 
 
 def run_suite(
