@@ -85,6 +85,8 @@ def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None) -> None
     # Lines are written in batches (at most ~50 ms late): a write per callback slowed the server ~8%.
     # After uvicorn.Config, whose logging set-up closes the handlers it finds.
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[BatchedLineHandler(sys.stderr)])
+    # Connexion's own info lines ("Adding spec json: ...") are noise between the structured ones.
+    logging.getLogger("connexion").setLevel(logging.WARNING)
     uvicorn.Server(config).run(sockets=[sock])
 
 
