@@ -51,6 +51,7 @@ class ClientTransport(Transport):
         self._reconnect = reconnect
         self._local = threading.local()
         self._clients: list[httpx.Client] = [client]
+        self._spare: httpx.Client | None = client  # the first thread to send takes it
         self._lock = threading.Lock()
 
     def _client(self) -> httpx.Client:
@@ -62,17 +63,14 @@ class ClientTransport(Transport):
             # blamed for a reset it did not cause, so the next request gets a new connection.
             if client is not None:
                 client.close()
-            client = self._shared if not self._clients_in_use() else self._reconnect()
             with self._lock:
-                self._clients.append(client)
+                if self._spare is not None:
+                    client, self._spare = self._spare, None
+                else:
+                    client = self._reconnect()
+                    self._clients.append(client)
             self._local.client = client
         return client
-
-    def _clients_in_use(self) -> bool:
-        with self._lock:
-            taken = getattr(self, "_shared_taken", False)
-            self._shared_taken = True
-            return taken
 
     def send(self, request: Outgoing, timeout: float) -> Answer:
         client = self._client()
