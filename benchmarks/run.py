@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,17 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from callback_core.signing import http_date, sign  # noqa: E402
 from callback_core.spec import Contract  # noqa: E402
+from scripts.run_against_reference import free_port, wait_until_listening  # noqa: E402
 
 CONTRACT = Contract.from_file()
 PATH = CONTRACT.path
 SERVER_CPU, LOAD_CPU = "0", "1"
 SUITE_ROUNDS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pinned(cpu: str, argv: list[str]) -> list[str]:
@@ -59,17 +53,7 @@ def server(argv: list[str], port: int, env: dict[str, str] | None = None) -> Ite
         env={**os.environ, **(env or {})},
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server {argv} exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"server {argv} did not listen within 30 s") from None
-                time.sleep(0.1)
+        wait_until_listening(port, proc, name=f"server {argv}")
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -24,17 +24,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until_listening(
+    port: int, server: subprocess.Popen[bytes], timeout: float = 30.0, name: str = "the reference server"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the reference server exited with {server.returncode} before listening")
+            raise SystemExit(f"{name} exited with {server.returncode} before listening")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit(f"the reference server did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+    raise SystemExit(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
 def main(argv: list[str]) -> int:
