@@ -29,7 +29,7 @@ from starlette.types import Scope
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
 from reference_server.cards import load_cards
-from reference_server.connexion_app import ReferenceApp
+from reference_server.connexion_app import ReferenceApp, parameter_validator_for_one_app
 from reference_server.errors import (
     BadRequest,
     ConfigError,
@@ -133,7 +133,7 @@ def create_app(
         base_path="",
         resolver=resolver,
         validate_responses=validate_responses,
-        validator_map={"body": body_validators},
+        validator_map={"body": body_validators, "parameter": parameter_validator_for_one_app()},
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
     )
     app.add_middleware(CallbackLog, position=MiddlewarePosition.BEFORE_EXCEPTION, path=contract.path,

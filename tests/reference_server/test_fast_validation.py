@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from connexion.json_schema import resolve_refs
+from connexion.validators import ParameterValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
@@ -15,6 +16,7 @@ from reference_helpers import client_for
 
 from callback_core.spec import Contract
 from reference_server.bodies import RequestValidator, fast_validator
+from reference_server.connexion_app import parameter_validator_for_one_app
 
 CHECKER = Draft4Validator.FORMAT_CHECKER
 
@@ -98,3 +100,28 @@ async def test_the_server_refuses_a_final_newline_after_a_pattern(
         response = await client.post("/psp-makepayment", json=body)
     assert response.status_code == 400
     assert "'merchantSerialNumber': must match the pattern ^[0-9]{4,6}$" in response.json()["detail"]
+
+
+HEADER_PARAMS = [
+    {"name": "X-Plain", "in": "header", "schema": {"type": "string"}},
+    {"name": "X-Required", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[a-z]+$"}},
+    {"name": "X-Count", "in": "header", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "X-Nullable", "in": "header", "schema": {"type": "string", "nullable": True, "maxLength": 2}},
+]
+
+
+@pytest.mark.parametrize("param", HEADER_PARAMS, ids=[p["name"] for p in HEADER_PARAMS])
+@pytest.mark.parametrize("value", [None, "abc", "ABC", "", "null", 0, 7, "x" * 5])
+def test_cached_parameter_validator_agrees_with_connexions(param: dict[str, Any], value: Any) -> None:
+    cached = parameter_validator_for_one_app()
+    expected = ParameterValidator.validate_parameter("header", value, param)
+    assert cached.validate_parameter("header", value, param) == expected
+    assert cached.validate_parameter("header", value, param) == expected  # from the cache
+
+
+def test_cached_parameter_validator_compiles_once_per_parameter_and_app() -> None:
+    first, second = parameter_validator_for_one_app(), parameter_validator_for_one_app()
+    for _ in range(3):
+        first.validate_parameter("header", "abc", HEADER_PARAMS[1])
+    assert len(first._compiled) == 1
+    assert second._compiled == {}
