@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,8 @@ class Generated:
 
 
 def generate(contract: Contract, *, seed: int, max_examples: int, invalid_examples: int) -> Generated:
-    """Deterministic for a given seed, document and Schemathesis version."""
+    """Deterministic for a given seed, document and Schemathesis and Hypothesis versions, whatever else the
+    process has loaded (the CLI and pytest draw the same cases for a seed)."""
     import schemathesis
     from schemathesis import GenerationMode
 
@@ -95,10 +97,39 @@ def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
         drawn.append(case)
 
     try:
-        collect()
+        with _library_constants_only():
+            collect()
     except Exception as exc:
         raise GenerationError(f"Schemathesis could not generate callbacks: {type(exc).__name__}: {exc}") from None
     return drawn
+
+
+@contextmanager
+def _library_constants_only() -> Iterator[None]:
+    """Keep Hypothesis from mixing the literals of the process's own modules into its draws.
+
+    Hypothesis (6.131+) adds the string and number literals of every loaded module outside the standard
+    library and site-packages to the values it draws. Those modules differ between `card-callback test`, the
+    pytest form and a user's own test files, so the same seed drew different cases in each. There is no
+    setting for it; with another Hypothesis layout this does nothing (a test notices).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE, Constants()
+    except (ImportError, AttributeError):
+        yield
+        return
+    # The cache holds the permitted constants per kind of draw, local ones included: empty it on the way in
+    # (values from earlier runs) and out (ours would hide the local constants from later runs).
+    cache.cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
 
 
 def _usable_valid(contract: Contract, body: Any) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,19 @@ def plan(contract: Contract, seed: int = 5, *, signed: bool = True) -> list[Prob
 def test_the_same_seed_gives_the_same_requests(contract: Contract) -> None:
     assert plan(contract, 5) == plan(contract, 5)
     assert plan(contract, 5) != plan(contract, 6)
+
+
+def test_the_same_seed_gives_the_same_cases_whatever_else_is_loaded(
+    contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hypothesis mixes literals of loaded non-library modules into its draws; pytest and the CLI load
+    # different modules, and a seed must still reproduce a run in either.
+    before = generate(contract, seed=11, max_examples=40, invalid_examples=10)
+    literals = ", ".join(repr(f"local-literal-{i}") for i in range(300))
+    (tmp_path / "module_with_literals.py").write_text(f"WORDS = [{literals}]\nNUMBERS = {list(range(7, 900, 7))}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("module_with_literals")
+    assert generate(contract, seed=11, max_examples=40, invalid_examples=10) == before
 
 
 def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -> None:
