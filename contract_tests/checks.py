@@ -289,7 +289,7 @@ def _comparable(answer: Answer) -> tuple[int, object]:
 
 def _role_phrase(ex: Exchange) -> str:
     if ex.probe.role is Role.INVALID_SHOULD and ex.probe.content_type == "application/json":
-        return "a callback breaking only a length rule or an optional field's pattern"
+        return "a callback breaking only a length rule or a rule inside an optional field"
     return {
         Role.VALID: "a valid callback",
         Role.BASELINE: "a valid callback",

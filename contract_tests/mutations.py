@@ -38,11 +38,12 @@ def invalid_without_formats(contract: Contract, body: Any) -> bool:
 class Leniency:
     """Tells breaks a careful but lenient PSP may let through from breaks every PSP must refuse.
 
-    A PSP must refuse a callback that lacks a required field, has a wrong type, null where a value is
-    required, a value outside an enum, breaks the pattern of a required field or the instrument rule.
-    Whether it also refuses an empty or over-long string, null in an optional field, or a malformed value
-    in an optional field it may not even read, the document cannot make a matter of money: those are
-    SHOULD-level refusals (warnings unless --strict).
+    A PSP must refuse a callback that lacks a required field, has a wrong type, null or a value outside an
+    enum in a required field, breaks the pattern of a required field or the instrument rule. Whether it also
+    refuses an empty or over-long string, or anything wrong inside an optional field it may not even read
+    (null, a wrong type, a bad pattern or enum value, the network token of a PAN callback without its
+    cryptogram), the document cannot make a matter of money: those are SHOULD-level refusals (warnings
+    unless --strict).
     """
 
     def __init__(self, contract: Contract) -> None:
@@ -51,7 +52,7 @@ class Leniency:
         self._validator = validator_for({"components": components}, schema, formats=False)
 
     def only_lenient_breaks(self, body: Any) -> bool:
-        """True when `body` is valid once lengths and optional fields' patterns and formats are not checked."""
+        """True when `body` is valid once lengths, formats and optional fields are not checked."""
         return next(iter(self._validator.iter_errors(body)), None) is None
 
 
@@ -62,12 +63,11 @@ def _relaxed(node: Any) -> Any:
         properties = node.get("properties")
         if isinstance(properties, dict):
             required = set(node.get("required", ()))
-            for name, prop in properties.items():
-                if name not in required and isinstance(prop, dict):
-                    # Inline only: a referenced schema may also be used where the field is required.
-                    prop.pop("pattern", None)
-                    # An optional field sent as null may be read as absent.
-                    properties[name] = {"anyOf": [prop, {"enum": [None]}]}
+            for name in properties:
+                if name not in required:
+                    # A PSP may never read an optional field (the network token of a PAN callback, `eci`),
+                    # so whatever is wrong inside one is a SHOULD-level refusal.
+                    properties[name] = {}
         for value in node.values():
             _relaxed(value)
     elif isinstance(node, list):

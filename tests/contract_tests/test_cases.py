@@ -76,6 +76,31 @@ def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -
     assert "tokenCallback with networkToken.expiryMonth: does not match ^(0[1-9]|1[0-2])$" in strict
 
 
+def test_breaks_inside_optional_fields_are_should_level(contract: Contract) -> None:
+    leniency = Leniency(contract)
+    examples = contract.request_examples()
+    token, pan = examples["tokenCallback"], examples["panCallback"]
+    incomplete_token = {k: v for k, v in token["networkToken"].items() if k != "cryptogram"}
+    lenient = [
+        {**pan, "networkToken": incomplete_token},  # a PAN callback's network token, which it may never read
+        {**token, "encryptedPan": 42},
+        {**token, "networkToken": {**token["networkToken"], "eci": 7}},
+        {**token, "networkToken": {**token["networkToken"], "tokenType": "AMEX"}},
+        {**token, "pspReference": ""},
+    ]
+    strict = [
+        {**token, "networkToken": incomplete_token},  # the token a TOKEN callback is paid with
+        {**token, "networkToken": {**token["networkToken"], "expiryMonth": 3}},
+        {**pan, "encryptedPan": 42},
+        {**token, "merchantSerialNumber": "12"},
+        {**token, "paymentInstrument": "CARD"},
+    ]
+    for body in lenient + strict:
+        assert contract.request_errors(body), body
+    assert [leniency.only_lenient_breaks(b) for b in lenient] == [True] * len(lenient)
+    assert [leniency.only_lenient_breaks(b) for b in strict] == [False] * len(strict)
+
+
 def test_every_callback_is_a_fresh_attempt_except_the_repeat(contract: Contract) -> None:
     probes = [p for p in plan(contract) if p.role not in (Role.INVALID, Role.INVALID_SHOULD)]
     attempts = [json.loads(p.body)["authorizationAttemptId"] for p in probes if p.role is not Role.REPEAT]
