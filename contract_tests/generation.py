@@ -43,12 +43,13 @@ def generate(contract: Contract, *, seed: int, max_examples: int, invalid_exampl
         operation = schema[contract.path][contract.method]
     except Exception as exc:  # Schemathesis raises many kinds; any of them means no generation.
         raise GenerationError(f"Schemathesis cannot load {contract.source}: {exc}") from None
-    valid = [case.body for case in _draw(operation.as_strategy(GenerationMode.POSITIVE), seed, max_examples)]
-    invalid = (
-        [case.body for case in _draw(operation.as_strategy(GenerationMode.NEGATIVE), seed, invalid_examples)]
-        if invalid_examples else []
-    )
-    covered_valid, covered_invalid = _coverage(schema, operation, contract)
+    with _library_constants_only():  # every use of Hypothesis below, fuzzing and the coverage phase alike
+        valid = [case.body for case in _draw(operation.as_strategy(GenerationMode.POSITIVE), seed, max_examples)]
+        invalid = (
+            [case.body for case in _draw(operation.as_strategy(GenerationMode.NEGATIVE), seed, invalid_examples)]
+            if invalid_examples else []
+        )
+        covered_valid, covered_invalid = _coverage(schema, operation, contract)
     return Generated(
         valid=_unique(b for b in [*valid, *covered_valid] if _usable_valid(contract, b)),
         invalid=_unique_bytes(b for b in map(_as_bytes, [*invalid, *covered_invalid]) if _usable_invalid(contract, b)),
@@ -97,8 +98,7 @@ def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
         drawn.append(case)
 
     try:
-        with _library_constants_only():
-            collect()
+        collect()
     except Exception as exc:
         raise GenerationError(f"Schemathesis could not generate callbacks: {type(exc).__name__}: {exc}") from None
     return drawn
