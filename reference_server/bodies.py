@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import typing as t
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from connexion.json_schema import Draft4RequestValidator
@@ -16,6 +16,7 @@ from jsonschema.validators import extend
 from starlette.types import Scope
 
 from callback_core.schemas import fast_validator, python_regex
+from reference_server.connexion_app import CompiledPerSchema, with_own_cache
 from reference_server.errors import BadRequest
 
 MAX_DEPTH = 64
@@ -208,19 +209,14 @@ class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[mis
     and the messages.
     """
 
-    # Connexion builds a body validator per request; compile once per schema (one per operation, as
-    # Connexion hands over the same dict each time; it is kept here so its id is never reused).
-    # Each app gets its own subclass (`for_one_app`), so the cache goes away with the app.
-    _compiled: t.ClassVar[dict[int, tuple[dict[str, Any], Draft4Validator, Callable[[Any], bool] | None]]] = {}
+    # Connexion builds a body validator per request: compile once per schema (one per operation).
+    _compiled: t.ClassVar[CompiledPerSchema] = CompiledPerSchema()  # one per app: for_one_app
 
     def __init__(self, *, schema: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(schema=schema, **kwargs)
-        compiled = self._compiled.get(id(schema))
-        if compiled is None or compiled[0] is not schema:
-            checker = Draft4Validator.FORMAT_CHECKER
-            compiled = (schema, RequestValidator(schema, format_checker=checker), fast_validator(schema, checker))
-            self._compiled[id(schema)] = compiled
-        _, self._json_validator, self._fast_valid = compiled
+        checker = Draft4Validator.FORMAT_CHECKER
+        self._json_validator, self._fast_valid = self._compiled.compiled(
+            schema, lambda: (RequestValidator(schema, format_checker=checker), fast_validator(schema, checker)))
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> Any:
         return parse_strict(b"".join([chunk async for chunk in stream]))
@@ -236,4 +232,4 @@ class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[mis
 
 def for_one_app() -> type[StrictJSONBodyValidator]:
     """A StrictJSONBodyValidator class with its own cache of compiled schemas, for one app."""
-    return type("StrictJSONBodyValidator", (StrictJSONBodyValidator,), {"_compiled": {}})
+    return with_own_cache(StrictJSONBodyValidator)

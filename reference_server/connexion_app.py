@@ -3,8 +3,9 @@ handler chain, and the validators of its header parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from connexion import AsyncApp
 from connexion.apps.abstract import AbstractApp
@@ -16,6 +17,8 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
+
+T = TypeVar("T")
 
 
 class ReferenceApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
@@ -67,6 +70,30 @@ class _ASGIApp(AsyncASGIApp):  # type: ignore[misc]
     api_cls = _Api
 
 
+class CompiledPerSchema(dict[int, tuple[Any, Any]]):
+    """What a validator compiles from a schema, once per schema.
+
+    Connexion builds its validators anew for every request, but hands them the same schema dict each time
+    (one per operation and parameter). The dict is kept beside what was compiled from it, so its id, if
+    reused after the dict is gone, is never mistaken for it.
+    """
+
+    def compiled(self, schema: Any, build: Callable[[], T]) -> T:
+        item = self.get(id(schema))
+        if item is None or item[0] is not schema:
+            item = self[id(schema)] = (schema, build())
+        result: T = item[1]
+        return result
+
+
+V = TypeVar("V", bound=type)
+
+
+def with_own_cache(cls: V) -> V:
+    """A subclass of `cls` with a `_compiled` cache of its own, for one app: it goes away with the app."""
+    return type(cls.__name__, (cls,), {"_compiled": CompiledPerSchema()})  # type: ignore[return-value]
+
+
 class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Connexion's parameter validation, with one compiled validator per parameter.
 
@@ -75,22 +102,18 @@ class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
     Verdicts and messages are Connexion's own.
     """
 
-    # One cache per app (`parameter_validator_for_one_app`); the parameter is kept with its validator, so a
-    # reused id is never mistaken for it.
-    _compiled: ClassVar[dict[int, tuple[dict[str, Any], Draft4Validator]]] = {}
+    _compiled: ClassVar[CompiledPerSchema] = CompiledPerSchema()  # one per app: parameter_validator_for_one_app
 
     @classmethod
     def validate_parameter(cls, parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None) -> Any:
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
-        compiled = cls._compiled.get(id(param))
-        if compiled is None or compiled[0] is not param:
-            validator = Draft4Validator(param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER)
-            compiled = cls._compiled[id(param)] = (param, validator)
-        error = best_match(compiled[1].iter_errors(value))
+        validator: Draft4Validator = cls._compiled.compiled(param, lambda: Draft4Validator(
+            param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER))
+        error = best_match(validator.iter_errors(value))
         return None if error is None else str(error)
 
 
 def parameter_validator_for_one_app() -> type[CachedParameterValidator]:
     """A CachedParameterValidator class with its own cache, for one app."""
-    return type("CachedParameterValidator", (CachedParameterValidator,), {"_compiled": {}})
+    return with_own_cache(CachedParameterValidator)
