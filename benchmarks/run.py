@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from callback_core.signing import http_date, sign  # noqa: E402
 from callback_core.spec import Contract  # noqa: E402
-from scripts.run_against_reference import free_port, wait_until_listening  # noqa: E402
+from scripts.run_against_reference import free_port, stop, wait_until_listening  # noqa: E402
 
 CONTRACT = Contract.from_file()
 PATH = CONTRACT.path
@@ -56,12 +55,7 @@ def server(argv: list[str], port: int, env: dict[str, str] | None = None) -> Ite
         wait_until_listening(port, proc, name=f"server {argv}")
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
 
 
 def body_template() -> str:

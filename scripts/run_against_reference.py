@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
 
@@ -39,6 +40,16 @@ def wait_until_listening(
     raise SystemExit(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def stop(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """SIGTERM (the server answers the callbacks it is working on), then SIGKILL after `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def main(argv: list[str]) -> int:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
@@ -61,11 +72,7 @@ def main(argv: list[str]) -> int:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, timeout=10)
             log.close()
         return code
 
