@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 from jsonschema.protocols import Validator
 
+from callback_core import fields
 from callback_core.errors import SpecError
+from callback_core.fields import FieldRole, SchemaProperty
 from callback_core.schemas import fast_validator_for, validator_for
 
 DEADLINE_EXTENSION = "x-response-deadline-seconds"
@@ -104,6 +106,7 @@ class Contract:
                 f"{op}/{DEADLINE_EXTENSION}",
             )
         codes, provisional = _error_codes(operation.get(ERROR_CODES_EXTENSION), source, op)
+        _check_declared_roles(operation.get(fields.ROLES_EXTENSION), source, op)
         return cls(
             document=document,
             source=source,
@@ -170,6 +173,51 @@ class Contract:
         """The header parameters the operation reserves (the HMAC slots)."""
         params = (self.resolve(p) for p in self.operation.get("parameters", []))
         return tuple(p["name"] for p in params if p.get("in") == "header")
+
+    @cached_property
+    def request_properties(self) -> list[SchemaProperty]:
+        """Every property of the request schema tree, with its path in a body."""
+        return list(fields.schema_properties(self.request_schema, self.resolve))
+
+    @cached_property
+    def response_properties(self) -> list[SchemaProperty]:
+        return list(fields.schema_properties(self.response_schema, self.resolve))
+
+    @cached_property
+    def _request_roles(self) -> tuple[dict[str, FieldRole], tuple[str, ...]]:
+        declared = (self.operation.get(fields.ROLES_EXTENSION) or {}).get("request")
+        return fields.find_roles(declared, self.request_properties, fields.REQUEST_WELL_KNOWN,
+                                 fields.DEFAULT_CARD_DATA_ROLES)
+
+    @property
+    def request_roles(self) -> Mapping[str, FieldRole]:
+        """The request's field roles (declared in x-field-roles or inferred), by role name."""
+        return self._request_roles[0]
+
+    @cached_property
+    def response_roles(self) -> Mapping[str, FieldRole]:
+        declared = (self.operation.get(fields.ROLES_EXTENSION) or {}).get("response")
+        return fields.find_roles(declared, self.response_properties, fields.RESPONSE_WELL_KNOWN)[0]
+
+    def request_role(self, name: str) -> FieldRole | None:
+        return self.request_roles.get(name)
+
+    def response_role(self, name: str) -> FieldRole | None:
+        return self.response_roles.get(name)
+
+    @property
+    def card_data_pointers(self) -> tuple[str, ...]:
+        """Where a callback carries card data (token number, cryptogram, encrypted PAN): never log or echo it."""
+        return self._request_roles[1]
+
+    def request_value(self, body: Any, role: str) -> Any:
+        """The value of `role` in a request body; fields.MISSING when the document or the body lacks it."""
+        found = self.request_role(role)
+        return fields.get_at(body, found.pointer) if found is not None else fields.MISSING
+
+    def response_value(self, body: Any, role: str) -> Any:
+        found = self.response_role(role)
+        return fields.get_at(body, found.pointer) if found is not None else fields.MISSING
 
     @cached_property
     def _request_validator(self) -> Validator:
@@ -289,6 +337,23 @@ def _error_codes(raw: Any, source: str, op: str) -> tuple[tuple[ErrorCode, ...],
             )
         codes.append(ErrorCode(entry["code"], entry["meaning"], entry["retryable"]))
     return tuple(codes), bool(raw.get("provisional", False))
+
+
+def _check_declared_roles(raw: Any, source: str, op: str) -> None:
+    where = f"{op}/{fields.ROLES_EXTENSION}"
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping) or set(raw) - {"request", "response", "description"}:
+        raise SpecError(source, f"{fields.ROLES_EXTENSION} must be a mapping with request and/or response", where)
+    for side, roles in raw.items():
+        if side == "description":
+            continue
+        if not isinstance(roles, Mapping):
+            raise SpecError(source, "must map role names to JSON pointers", f"{where}/{side}")
+        for name, pointer in roles.items():
+            if not isinstance(pointer, str) or not pointer.startswith("/"):
+                raise SpecError(source, f"role {name!r} needs a JSON pointer such as '/pspReference', not "
+                                f"{pointer!r}", f"{where}/{side}/{name}")
 
 
 def _hmac_scheme(raw: Any, source: str, op: str) -> HmacScheme:

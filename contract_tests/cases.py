@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from callback_core import fields
 from callback_core.spec import Contract
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
@@ -67,11 +68,11 @@ class Planner:
         return probes
 
     def fresh(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """`body` as a new attempt: a fresh authorizationAttemptId and pspReference (no PSP may refuse it
+        """`body` as a new attempt: a fresh attempt id, payment reference and cryptogram (no PSP may refuse it
         as a replay, whatever it keys payments on)."""
         out = copy.deepcopy(dict(body))
         was_valid = self.contract.is_valid_request(out)
-        for change in (self._new_attempt, self._new_reference, self._new_cryptogram):
+        for change in (self.new_attempt, self.new_reference, self.new_cryptogram):
             trial = copy.deepcopy(out)
             # A document that constrains these fields more tightly keeps the original value instead.
             if change(trial) and (not was_valid or self.contract.is_valid_request(trial)):
@@ -82,15 +83,15 @@ class Planner:
         """A broken callback as its own attempt: every identifier the break left alone is made fresh, so a
         PSP that wrongly accepts one broken callback does not turn the next ones away as replays."""
         out = copy.deepcopy(mutated)
-        if _same_str(out, original, "authorizationAttemptId"):
-            self._new_attempt(out)
-        if _same_str(out, original, "pspReference"):
-            self._new_reference(out)
-        token, original_token = out.get("networkToken"), original.get("networkToken")
-        if isinstance(token, dict) and isinstance(original_token, Mapping) and _same_str(token, original_token,
-                                                                                          "cryptogram"):
-            self._new_cryptogram(out)
+        for role, change in ((fields.ATTEMPT_ID, self.new_attempt), (fields.PSP_REFERENCE, self.new_reference),
+                             (fields.CRYPTOGRAM, self.new_cryptogram)):
+            if self._same_str(out, original, role):
+                change(out)
         return out if invalid_without_formats(self.contract, out) else mutated
+
+    def _same_str(self, a: Any, b: Any, role: str) -> bool:
+        value = self.contract.request_value(a, role)
+        return isinstance(value, str) and value == self.contract.request_value(b, role)
 
     def _refreshed_raw(self, raw: bytes) -> bytes:
         """A generated invalid body with fresh identifiers where it has them as strings (see _refreshed)."""
@@ -103,24 +104,38 @@ class Planner:
         refreshed = self._refreshed(data, data)
         return encode(refreshed) if refreshed is not data else raw
 
-    def _new_attempt(self, body: dict[str, Any]) -> bool:
-        body["authorizationAttemptId"] = self.new_id()
-        return True
+    def _set(self, body: dict[str, Any], role: str, value: Any) -> bool:
+        found = self.contract.request_role(role)
+        return found is not None and fields.set_at(body, found.pointer, value)
 
-    def _new_reference(self, body: dict[str, Any]) -> bool:
-        reference = body.get("pspReference")
+    def new_attempt(self, body: dict[str, Any]) -> bool:
+        """Give `body` a new attempt id; False when the document or the body has none."""
+        return self._set(body, fields.ATTEMPT_ID, self.new_id())
+
+    def new_reference(self, body: dict[str, Any]) -> bool:
+        """Give `body` a new payment reference (a new payment); False when it has none."""
+        reference = self.contract.request_value(body, fields.PSP_REFERENCE)
         suffix = self.new_id().replace("-", "")[:12]
         # Keeps some of the generated value and stays short (a PSP may store references in a narrow column).
-        body["pspReference"] = f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix
-        return True
+        return self._set(body, fields.PSP_REFERENCE,
+                         f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix)
 
-    def _new_cryptogram(self, body: dict[str, Any]) -> bool:
-        token = body.get("networkToken")
-        if not (isinstance(token, dict) and isinstance(token.get("cryptogram"), str)):
+    def new_cryptogram(self, body: dict[str, Any]) -> bool:
+        """Give `body` a fresh cryptogram; False when it carries none (a PAN callback)."""
+        if not isinstance(self.contract.request_value(body, fields.CRYPTOGRAM), str):
             return False
         # A cryptogram is single-use; a careful PSP may refuse one it has seen.
-        token["cryptogram"] = base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode()
-        return True
+        return self._set(body, fields.CRYPTOGRAM,
+                         base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode())
+
+    def with_card(self, body: Mapping[str, Any], last4: str) -> dict[str, Any] | None:
+        """`body` for the test card ending in `last4` (its masked card number changed), or None without one."""
+        masked = self.contract.request_value(body, fields.MASKED_CARD_NUMBER)
+        if not (isinstance(masked, str) and len(masked) > 4):
+            return None
+        out = copy.deepcopy(dict(body))
+        self._set(out, fields.MASKED_CARD_NUMBER, masked[:-4] + last4)
+        return out
 
     def _base(self) -> dict[str, Any]:
         """A realistic callback for the checks that need one: the first example, or a generated one."""
@@ -139,10 +154,10 @@ class Planner:
         for name, body in self.examples.items():
             yield from self._valid(f"document example {name}", body)
         base = self._base()
-        masked = base.get("maskedCardNumber")
-        if isinstance(masked, str) and len(masked) > 4:
-            for last4 in TEST_CARDS:
-                yield from self._valid(f"test card ...{last4}", {**base, "maskedCardNumber": masked[:-4] + last4})
+        for last4 in TEST_CARDS:
+            card = self.with_card(base, last4)
+            if card is not None:
+                yield from self._valid(f"test card ...{last4}", card)
         for index, body in enumerate(self.generated.valid, 1):
             yield from self._valid(f"generated callback #{index}", self.clean(body))
 
@@ -230,9 +245,11 @@ class Planner:
             body = self.fresh(base)
             if tamper in (Tamper.BODY_CHANGED, Tamper.BODY_CHANGED_REHASHED):
                 # The attacker's edit: the same attempt, now for the card that captures at once.
-                masked = str(body.get("maskedCardNumber", ""))
-                last4 = TEST_CARDS[0] if not masked.endswith(TEST_CARDS[0]) else "1234"
-                changed = {**body, "maskedCardNumber": masked[:-4] + last4}
+                masked = str(self.contract.request_value(body, fields.MASKED_CARD_NUMBER) or "")
+                changed = self.with_card(body, TEST_CARDS[0] if not masked.endswith(TEST_CARDS[0]) else "1234")
+                if changed is None:  # no card number to change: change the payment reference instead
+                    changed = copy.deepcopy(body)
+                    self.new_reference(changed)
                 yield Probe(f"signed callback, {tamper}", Role.TAMPERED, encode(changed), tamper=tamper,
                             signed_body=encode(body))
             else:
@@ -241,10 +258,6 @@ class Planner:
     def stale(self) -> Iterator[Probe]:
         yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
                     tamper=Tamper.STALE_DATE)
-
-
-def _same_str(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> bool:
-    return isinstance(a.get(key), str) and a.get(key) == b.get(key)
 
 
 def _only_known(body: Mapping[str, Any], known: Mapping[str, frozenset[str]], path: str) -> dict[str, Any]:
