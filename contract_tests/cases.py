@@ -30,6 +30,10 @@ FUTURE_FIELDS: dict[str, Any] = {
 FUTURE_NESTED = {"tokenRequestorId": "40010030273", "x-card-callback-unknown": True}
 EXTENDED_GENERATED = 3  # generated callbacks that also get a forward-compatibility comparison
 REPEATS = 2  # callbacks sent twice, identically
+# Callbacks sent several times at the same moment: Vipps MobilePay's own retry of a callback whose connection
+# broke can overlap the first try, and a PSP that checks "seen before?" and stores later authorizes twice.
+AT_ONCE_GROUPS = 2
+AT_ONCE_COPIES = 4
 
 TAMPERS = (
     Tamper.UNSIGNED,
@@ -62,7 +66,7 @@ class Planner:
         self.leniency = Leniency(contract)
 
     def plan(self, *, signed: bool) -> list[Probe]:
-        probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated()]
+        probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated(), *self.at_once()]
         if signed:
             probes += [*self.tampered(), *self.stale()]
         return probes
@@ -238,6 +242,17 @@ class Planner:
             group = f"repeat-{index + 1}"
             yield Probe(f"callback #{index + 1} sent once", Role.VALID, body, group=group)
             yield Probe(f"callback #{index + 1} sent again, identical", Role.REPEAT, body, group=group)
+
+    def at_once(self) -> Iterator[Probe]:
+        """The identical callback AT_ONCE_COPIES times at the same moment, then once more when all are answered."""
+        bodies = list(self.examples.values()) or [self._base()]
+        for index in range(AT_ONCE_GROUPS):
+            body = encode(self.fresh(bodies[index % len(bodies)]))
+            group = f"at-once-{index + 1}"
+            for copy_number in range(1, AT_ONCE_COPIES + 1):
+                yield Probe(f"callback #{index + 1} sent {AT_ONCE_COPIES} times at once (copy {copy_number})",
+                            Role.AT_ONCE, body, group=group, at_once=True)
+            yield Probe(f"callback #{index + 1} sent again after those", Role.AT_ONCE, body, group=group)
 
     def tampered(self) -> Iterator[Probe]:
         base = self._base()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from callback_core import fields
 from callback_core.spec import Contract
 from contract_tests.models import Answer, Check, Exchange, Outcome, Role, Severity, Tamper
 
@@ -35,7 +36,12 @@ CC007 = Check("CC007", "identical callbacks get identical answers",
 CC008 = Check("CC008", "stale signatures are refused",
               "With a secret: a callback correctly signed with an X-Ms-Date older than maxClockSkewSeconds gets 401 "
               "(a SHOULD: a warning unless --strict).", should=True)
-CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008)
+CC012 = Check("CC012", "a callback sent several times at once is authorized once",
+              "The identical callback sent several times at the same moment, and once more afterwards, never gets "
+              "two different successful answers (two authorizations, two reservations of the user's money). "
+              "Refusing a copy (a 409 while the first is in flight) is not an authorization; CC007 judges "
+              "whether identical callbacks get identical answers.")
+CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008, CC012)
 SUCCESS = ("RESERVE", "CAPTURE")
 _VALID_BODIES = (Role.VALID, Role.BASELINE)
 
@@ -209,7 +215,8 @@ def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, l
             if ex.answer.status != 401:
                 findings.append(Finding(f"{ex.probe.tamper}: answered {_answer_phrase(ex.answer)}, not 401",
                                         ex.probe.label, (ex,)))
-        elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE:
+        elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT, Role.AT_ONCE) \
+                and ex.probe.tamper is Tamper.NONE:
             judged += 1
             if ex.answer.status == 401:
                 findings.append(Finding("a correctly signed callback was refused with 401 (or the secret given is "
@@ -250,6 +257,41 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
     return judged, findings
 
 
+def authorized_once(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for group in _groups(exchanges, "at-once-").values():
+        answered = [ex for ex in group if ex.answer is not None and not judged_by_others(ex)
+                    and not (ctx.signed and ex.answer.status == 401)]  # 401: CC006's
+        if len(answered) < 2:
+            continue
+        judged += 1
+        outcomes: dict[tuple[int, str | None, str], tuple[Exchange, Answer]] = {}
+        for ex in answered:
+            if ex.answer is not None:  # the first exchange of each outcome
+                outcomes.setdefault(_outcome(ex.answer, ctx.contract), (ex, ex.answer))
+        successes = [seen for (code, status, _), seen in outcomes.items() if code == 200 and status in SUCCESS]
+        if len(successes) > 1:
+            (first, a), (second, b) = successes[0], successes[1]
+            findings.append(Finding(
+                "the identical callback was authorized more than once: two different successful answers",
+                f"{first.probe.label}: {_answer_phrase(a)} {_snippet(a.body)}; "
+                f"{second.probe.label}: {_answer_phrase(b)} {_snippet(b.body)}", (first, second)))
+    return judged, findings
+
+
+def _outcome(answer: Answer, contract: Contract) -> tuple[int, str | None, str]:
+    """An answer as Vipps MobilePay reads it: the HTTP status, the status field and the other response roles'
+    values (extra fields, such as a timestamp, are not part of the outcome)."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return answer.status, None, repr(answer.body)
+    status = contract.response_value(data, fields.STATUS)
+    others = [(role.name, fields.get_at(data, role.pointer)) for role in contract.response_roles.values()
+              if role.name != fields.STATUS]
+    return answer.status, status if isinstance(status, str) else None, repr(sorted(others, key=repr))
+
+
 JUDGES: dict[str, Judge] = {
     CC001.code: valid_answers,
     CC002.code: no_server_errors,
@@ -259,6 +301,7 @@ JUDGES: dict[str, Judge] = {
     CC006.code: signatures_verified,
     CC007.code: identical_answers,
     CC008.code: stale_refused,
+    CC012.code: authorized_once,
 }
 NEEDS_SECRET = frozenset({CC006.code, CC008.code})
 
@@ -299,6 +342,7 @@ def _role_phrase(ex: Exchange) -> str:
         Role.REPEAT: "a repeated callback",
         Role.TAMPERED: "a callback with a bad signature",
         Role.STALE: "a callback with a stale signature",
+        Role.AT_ONCE: "a callback sent several times at once",
     }[ex.probe.role]
 
 

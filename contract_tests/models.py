@@ -19,6 +19,7 @@ class Role(StrEnum):
     REPEAT = "repeat"  # the identical callback sent a second time
     TAMPERED = "tampered"  # a valid callback whose signature is missing or wrong
     STALE = "stale"  # a valid callback signed with an X-Ms-Date older than the allowed skew
+    AT_ONCE = "at-once"  # the identical callback sent several times at the same moment, then once more
 
 
 class Tamper(StrEnum):
@@ -49,6 +50,7 @@ class Probe:
     tamper: Tamper = Tamper.NONE
     signed_body: bytes | None = None  # the body the signature covers, when it is not `body`
     group: str | None = None  # ties the requests a check compares (baseline/extended, repeat)
+    at_once: bool = False  # sent together with the group's other at-once probes, not after them
 
 
 @dataclass(frozen=True, slots=True)

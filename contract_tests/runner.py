@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import queue
 import threading
@@ -196,10 +197,17 @@ def _send_all(
     stop = threading.Event()
 
     def run_lane(lane: list[tuple[int, Probe]]) -> None:
-        for index, probe in lane:
-            if stop.is_set():
-                return
-            finished.put((index, _send(probe, settings, transport, timeout, now, timer)))
+        position = 0
+        while position < len(lane) and not stop.is_set():
+            together = list(itertools.takewhile(lambda item: item[1].at_once, lane[position:]))
+            if together:
+                for done in _send_at_once(together, settings, transport, timeout, now, timer):
+                    finished.put(done)
+                position += len(together)
+            else:
+                index, probe = lane[position]
+                finished.put((index, _send(probe, settings, transport, timeout, now, timer)))
+                position += 1
 
     lanes = _lanes(probes[1:])
     for lane in lanes:
@@ -219,6 +227,25 @@ def _send_all(
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
+
+
+def _send_at_once(
+    together: list[tuple[int, Probe]], settings: Settings, transport: Transport, timeout: float,
+    now: Callable[[], datetime], timer: Callable[[], float],
+) -> list[tuple[int, Exchange]]:
+    """Send the probes at the same moment, each from its own thread (released together by a barrier)."""
+    barrier = threading.Barrier(len(together))
+
+    def send_one(probe: Probe) -> Exchange:
+        try:
+            barrier.wait(timeout=10)
+        except threading.BrokenBarrierError:
+            pass  # a thread that could not start in time: send anyway, a little later
+        return _send(probe, settings, transport, timeout, now, timer)
+
+    with ThreadPoolExecutor(max_workers=len(together), thread_name_prefix="card-callback-at-once") as pool:
+        exchanges = list(pool.map(send_one, [probe for _, probe in together]))
+    return [(index, exchange) for (index, _), exchange in zip(together, exchanges, strict=True)]
 
 
 def _send(

@@ -37,6 +37,8 @@ class Defect(StrEnum):
     IGNORE_SIGNATURE = "ignore-signature"  # CC006
     NOT_IDEMPOTENT = "not-idempotent"  # CC007
     ACCEPT_STALE_DATE = "accept-stale-date"  # CC008
+    RACY_IDEMPOTENCY = "racy-idempotency"  # CC012: "seen before?", then the issuer, then "store"
+    BUSY_WHILE_IN_FLIGHT = "busy-while-in-flight"  # CC012 (a SHOULD): 409 to a copy still being authorized
 
 
 _STRING = re.compile(r".+", re.S)
@@ -151,6 +153,7 @@ def make_psp(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
     answers: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    in_flight: set[str] = set()
 
     async def callback(request: Request) -> Response:
         if Defect.SLOW in defects:
@@ -176,12 +179,18 @@ def make_psp(
         if Defect.REJECT_UNKNOWN_FIELDS in defects and set(body) - set(_TOP) - set(_OPTIONAL_TOP) - {"networkToken"}:
             return _problem(400, "unknown fields")
         attempt = body["authorizationAttemptId"]
+        if attempt in in_flight and Defect.BUSY_WHILE_IN_FLIGHT in defects:
+            return _problem(409, "this authorizationAttemptId is being authorized")
         if attempt in answers and Defect.NOT_IDEMPOTENT not in defects:
             previous_raw, previous = answers[attempt]
             if previous_raw == raw:
                 return _answer(previous, defects)
             if previous["status"] != "SOFT_DECLINE":
                 return _problem(409, "authorizationAttemptId already used")
+        if defects & {Defect.RACY_IDEMPOTENCY, Defect.BUSY_WHILE_IN_FLIGHT}:
+            in_flight.add(attempt)
+            await asyncio.sleep(0.05)  # the issuer's round trip, between "seen before?" and "store"
+            in_flight.discard(attempt)
         base = f"{request.url.scheme}://{request.headers['host']}"
         answer = {**_decide(body, base), "networkTransactionReference": uuid.uuid4().hex}
         answers[attempt] = (raw, answer)

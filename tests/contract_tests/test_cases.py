@@ -49,7 +49,7 @@ def test_the_same_seed_gives_the_same_cases_whatever_else_is_loaded(
 
 def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -> None:
     probes = plan(contract)
-    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE)
+    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE, Role.AT_ONCE)
     leniency = Leniency(contract)
     for probe in probes:
         if probe.role is Role.INVALID_SHOULD and probe.content_type != "application/json":
@@ -101,16 +101,32 @@ def test_breaks_inside_optional_fields_are_should_level(contract: Contract) -> N
     assert [leniency.only_lenient_breaks(b) for b in strict] == [False] * len(strict)
 
 
-def test_every_callback_is_a_fresh_attempt_except_the_repeat(contract: Contract) -> None:
+def test_every_callback_is_a_fresh_attempt_except_the_copies(contract: Contract) -> None:
     probes = [p for p in plan(contract) if p.role not in (Role.INVALID, Role.INVALID_SHOULD)]
-    attempts = [json.loads(p.body)["authorizationAttemptId"] for p in probes if p.role is not Role.REPEAT]
+    copies = (Role.REPEAT, Role.AT_ONCE)
+    firsts = [p for p in probes if p.role not in copies]
+    attempts = [json.loads(p.body)["authorizationAttemptId"] for p in firsts]
     assert len(attempts) == len(set(attempts))
-    cryptograms = [json.loads(p.body).get("networkToken", {}).get("cryptogram") for p in probes
-                   if p.role is not Role.REPEAT]
+    cryptograms = [json.loads(p.body).get("networkToken", {}).get("cryptogram") for p in firsts]
     cryptograms = [c for c in cryptograms if c]
     assert len(cryptograms) == len(set(cryptograms))
     repeats = [p for p in probes if p.group and p.group.startswith("repeat-")]
     assert repeats[0].body == repeats[1].body
+
+
+def test_copies_sent_at_once_are_identical_and_their_own_attempt(contract: Contract) -> None:
+    probes = plan(contract)
+    groups: dict[str, list[Probe]] = {}
+    for probe in probes:
+        if probe.role is Role.AT_ONCE and probe.group:
+            groups.setdefault(probe.group, []).append(probe)
+    assert len(groups) >= 2
+    others = {json.loads(p.body)["authorizationAttemptId"] for p in probes
+              if p.role is not Role.AT_ONCE and p.role not in (Role.INVALID, Role.INVALID_SHOULD)}
+    for group in groups.values():
+        assert len({p.body for p in group}) == 1
+        assert sum(p.at_once for p in group) >= 2 and not group[-1].at_once  # a burst, then one more after it
+        assert json.loads(group[0].body)["authorizationAttemptId"] not in others
 
 
 def test_generated_valid_callbacks_lose_unknown_properties(contract: Contract) -> None:

@@ -16,6 +16,7 @@ from fixture_psps import PATH, Defect, make_psp
 from suite_helpers import TEST_SECRET, serve, write
 
 from callback_core.spec import Contract, bundled_spec_path, read_document
+from contract_tests.checks import CHECKS
 from reference_server.app import create_app
 
 CLI = Path(sys.executable).parent / "card-callback"
@@ -41,14 +42,14 @@ def test_correct_psp_conforms_and_reports_are_written(tmp_path: Path) -> None:
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["verdict"] == "conforms" and data["exitCode"] == 0 and data["seed"] == 42
     assert len(data["document"]["sha256"]) == 64
-    assert [c["code"] for c in data["checks"]] == [f"CC00{i}" for i in range(1, 9)]
+    assert [c["code"] for c in data["checks"]] == [check.code for check in CHECKS]
     assert {c["code"]: c["outcome"] for c in data["checks"]}["CC006"] == "skipped"
     assert data["latency"]["count"] == data["requests"] > 0
     assert data["latency"]["p50Seconds"] <= data["latency"]["p95Seconds"] <= data["latency"]["maxSeconds"]
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
-    assert len(cases) == 8 and suite.get("failures") == "0" and suite.get("skipped") == "2"
+    assert len(cases) == len(CHECKS) and suite.get("failures") == "0" and suite.get("skipped") == "2"
 
 
 def test_signed_psp_conforms_with_the_secret_from_a_file(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ def test_correct_psp_without_signing_conforms(contract: Contract) -> None:
     assert outcomes(report) == {
         "CC001": Outcome.PASSED, "CC002": Outcome.PASSED, "CC003": Outcome.PASSED, "CC004": Outcome.PASSED,
         "CC005": Outcome.PASSED, "CC006": Outcome.SKIPPED, "CC007": Outcome.PASSED, "CC008": Outcome.SKIPPED,
+        "CC012": Outcome.PASSED,
     }
     skipped = {r.check.code: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
     assert all("no HMAC secret" in (reason or "") for reason in skipped.values())
@@ -45,6 +46,7 @@ def test_callback_url_with_a_query_string_is_signed_as_sent(contract: Contract) 
         (Defect.CRASH_ON_MALFORMED_JSON, "CC002"),
         (Defect.RESERVE_EVERYTHING, "CC004"),
         (Defect.REJECT_UNKNOWN_FIELDS, "CC005"),
+        (Defect.RACY_IDEMPOTENCY, "CC012"),
     ],
     ids=str,
 )
@@ -80,8 +82,7 @@ def test_psp_ignoring_the_signature_fails_cc006_for_every_tampering(contract: Co
         assert tamper in titles
 
 
-@pytest.mark.parametrize(("defect", "code"), [(Defect.NOT_IDEMPOTENT, "CC007"), (Defect.ACCEPT_STALE_DATE, "CC008")],
-                         ids=str)
+@pytest.mark.parametrize(("defect", "code"), [(Defect.ACCEPT_STALE_DATE, "CC008")], ids=str)
 def test_should_rules_warn_and_fail_only_when_strict(contract: Contract, defect: Defect, code: str) -> None:
     app = make_psp(secret=TEST_SECRET, defects=frozenset({defect}))
     lenient = run_against_app(app, URL, contract, secret=TEST_SECRET)
@@ -125,3 +126,26 @@ def test_null_optional_fields_in_answers_only_warn(contract: Contract) -> None:
     assert outcomes(report)["CC001"] is Outcome.WARNING
     assert all("null for optional field" in f.title for f in report.failures if f.code == "CC001")
     assert {f.code for f in report.failures} <= {"CC001", "CC004"}
+
+
+def test_reauthorizing_a_repeated_callback_warns_under_cc007_and_fails_cc012(contract: Contract) -> None:
+    report = run_against_app(make_psp(defects=frozenset({Defect.NOT_IDEMPOTENT})), URL, contract)
+    assert outcomes(report)["CC007"] is Outcome.WARNING
+    assert failed_codes(report) == {"CC012"}
+
+
+def test_refusing_a_copy_still_in_flight_is_no_double_authorization(contract: Contract) -> None:
+    for strict in (False, True):
+        report = run_against_app(make_psp(defects=frozenset({Defect.BUSY_WHILE_IN_FLIGHT})), URL, contract,
+                                 strict=strict)
+        assert outcomes(report)["CC012"] is Outcome.PASSED, report.failures
+        assert report.verdict is Verdict.CONFORMS, report.failures
+
+
+def test_double_authorization_under_concurrency_names_both_answers(contract: Contract) -> None:
+    report = run_against_app(make_psp(defects=frozenset({Defect.RACY_IDEMPOTENCY})), URL, contract)
+    [failure, *_] = [f for f in report.failures if f.code == "CC012"]
+    assert "authorized more than once" in failure.title
+    first, second = failure.exchanges
+    assert first.request.body == second.request.body
+    assert first.answer is not None and second.answer is not None and first.answer.body != second.answer.body
