@@ -30,6 +30,7 @@ from contract_tests.load.settings import LoadSettings
 from contract_tests.load.stats import Recorder, percentiles
 
 STATS_MESSAGE = "card_callback_stats"
+FINISH_MESSAGE = "card_callback_finish"  # master to workers: send no more, report once the answers are in
 REPORT_INTERVAL = 1.0  # seconds between a worker's reports to the master
 PROGRESS_INTERVAL = 3.0  # seconds between progress lines
 WORKERS_TIMEOUT = 300.0  # waiting for workers to build their pools and connect
@@ -44,6 +45,8 @@ class Sender:
     pool: deque[bytes]
     recorder: Recorder
     sent: int = 0
+    in_flight: int = 0
+    closed: bool = False  # the run's time is up: take no more callbacks from the pool
 
     def __post_init__(self) -> None:
         self.host, self.path_and_query = target_parts(self.settings.url)
@@ -51,6 +54,8 @@ class Sender:
         self._date = ""
 
     def next_body(self) -> bytes | None:
+        if self.closed:
+            return None
         if not self.pool:
             if self.recorder.pool_exhausted_at is None:
                 self.recorder.pool_exhausted_at = time.time()
@@ -81,6 +86,20 @@ class Sender:
             raise StopUser()
         sent_at = time.time()
         headers = self.headers(body, sent_at)
+        self.in_flight += 1
+        try:
+            self._send(client, body, headers, sent_at)
+        finally:
+            self.in_flight -= 1
+
+    def finish(self) -> None:
+        """Send no more; wait (at most the request timeout) for the answers in flight, so each is judged."""
+        self.closed = True
+        until = time.monotonic() + self.settings.timeout + 1.0
+        while self.in_flight and time.monotonic() < until:
+            gevent.sleep(0.05)
+
+    def _send(self, client: Any, body: bytes, headers: dict[str, str], sent_at: float) -> None:
         started = time.perf_counter()
         with client.request("POST", self.settings.url, data=body, headers=headers, catch_response=True,
                             name="callback") as response:
@@ -156,12 +175,15 @@ def run(
     """Run the load: in this process (`sender` given, sharing `recorder`), or as a master whose workers' reports
     are merged into `recorder`. Yields Progress every few seconds and Stopped last."""
     _quiet_locust()
+    finished: set[str] = set()  # workers whose last report is in
     if master_bind is not None:
         environment = Environment(user_classes=[user_class(settings, None)], stop_timeout=settings.timeout)
         runner: Any = environment.create_master_runner(*master_bind)
 
         def on_stats(environment: Any, msg: Any, **_: Any) -> None:
-            recorder.merge(Recorder.from_wire(msg.data))
+            recorder.merge(Recorder.from_wire(msg.data["stats"]))
+            if msg.data["final"]:
+                finished.add(msg.node_id)
 
         runner.register_message(STATS_MESSAGE, on_stats)
         waited = time.monotonic()
@@ -190,11 +212,16 @@ def run(
             next_line += PROGRESS_INTERVAL
         gevent.sleep(min(0.2, max(0.0, started + settings.duration - now)))
     stopped = time.time()
-    runner.stop()  # waits up to the request timeout for answers in flight (stop_timeout)
-    if meter is not None:
-        recorder.cpu_busy = max(recorder.cpu_busy, meter.stop())
-    if master_bind is not None:
-        gevent.sleep(1.0)  # the workers' last reports follow their stop
+    if sender is not None:
+        sender.finish()
+        if meter is not None:
+            recorder.cpu_busy = max(recorder.cpu_busy, meter.stop())
+    else:
+        finished.clear()
+        runner.send_message(FINISH_MESSAGE, None)
+        until = time.monotonic() + settings.timeout + 5.0
+        while len(finished) < expected_workers and time.monotonic() < until:
+            gevent.sleep(0.05)
     runner.quit()
     yield Stopped(started, stopped)
 
@@ -226,24 +253,28 @@ def serve_worker(settings: LoadSettings, sender: Sender, master_host: str, maste
     runner: Any = environment.create_worker_runner(master_host, master_port)
     meter = CpuMeter()
 
-    def report() -> None:
-        runner.send_message(STATS_MESSAGE, sender.recorder.drain().to_wire())
+    def report(final: bool) -> None:
+        runner.send_message(STATS_MESSAGE, {"stats": sender.recorder.drain().to_wire(), "final": final})
 
     def reporter() -> None:
-        while True:
+        while not sender.closed:
             gevent.sleep(REPORT_INTERVAL)
-            report()
+            report(False)
+
+    def finish() -> None:
+        sender.finish()
+        sender.recorder.cpu_busy = max(sender.recorder.cpu_busy, meter.stop())
+        report(True)
+
+    def on_finish(environment: Any, msg: Any, **_: Any) -> None:
+        gevent.spawn(finish)
 
     def on_start(**_: Any) -> None:
         meter.start()
 
-    def on_stop(**_: Any) -> None:
-        sender.recorder.cpu_busy = max(sender.recorder.cpu_busy, meter.stop())
-        report()
-
+    runner.register_message(FINISH_MESSAGE, on_finish)
     events: Any = environment.events  # Locust's EventHook is untyped
     events.test_start.add_listener(on_start)
-    events.test_stop.add_listener(on_stop)
     background = gevent.spawn(reporter)
     try:
         runner.greenlet.join()
