@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import click
 
 from callback_core.secrets import SECRET_ENV
+from contract_tests.errors import OptionError
+from contract_tests.load.settings import check_numbers, parse_duration
 
 # Set in the process that runs the load (Locust's gevent must patch the standard library before anything
 # else loads, so `card-callback load` re-executes itself as `python -m card_callback.load_process`).
@@ -83,6 +85,12 @@ def check_options(url: str, options: dict[str, Any]) -> None:
             _fail(f"{option}: the directory {target.parent} does not exist")
     if not url.startswith(("http://", "https://")):
         _fail(f"URL must be an absolute http(s) URL, not {url!r}")
+    try:
+        check_numbers(users=options["users"], spawn_rate=options["spawn_rate"],
+                      duration=parse_duration(options["duration"]), rate=options["rate"],
+                      deadline=options["deadline"], workers=options["workers"])
+    except OptionError as exc:
+        _fail(str(exc))
 
 
 def command_line(url: str, options: dict[str, Any]) -> list[str]:

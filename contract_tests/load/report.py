@@ -219,8 +219,8 @@ def _chart(report: LoadReport) -> str:
         + line("max", [(s.offset, s.max) for s in seconds], "#bbb")
         + line("p99", [(s.offset, s.p99) for s in seconds], "#d62728")
         + line("p50", [(s.offset, s.p50) for s in seconds], "#1f77b4")
-        + f'<line id="deadline-line" x1="{_PAD}" x2="{_W - _PAD}" y1="{dy:.1f}" y2="{dy:.1f}" stroke="#000" '
-          f'stroke-dasharray="6 4" stroke-width="2"/>'
+        # A 2-pixel rectangle rather than a <line>: a horizontal line has no height, and browsers treat it as hidden.
+        + f'<rect id="deadline-line" x="{_PAD}" y="{dy - 1:.1f}" width="{_W - 2 * _PAD}" height="2" fill="#000"/>'
         f'<text id="deadline-label" x="{_W - _PAD}" y="{dy - 6:.1f}" text-anchor="end">deadline '
         f'{report.deadline:g} s</text>'
         '<text x="60" y="20" fill="#1f77b4">p50</text><text x="100" y="20" fill="#d62728">p99</text>'

@@ -62,21 +62,28 @@ class LoadSettings:
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
             raise OptionError(f"URL must be an absolute http(s) URL, not {self.url!r}")
-        if self.users < 1:
-            raise OptionError(f"--users must be at least 1, not {self.users}")
-        if not (math.isfinite(self.spawn_rate) and self.spawn_rate > 0):
-            raise OptionError(f"--spawn-rate must be a positive number of users per second, not {self.spawn_rate:g}")
-        if not (math.isfinite(self.duration) and self.duration > 0):
-            raise OptionError(f"--duration must be positive, not {self.duration:g} s")
-        if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
-            raise OptionError(f"--rate must be a positive number of callbacks per second, not {self.rate:g}")
-        if self.deadline is not None and not (math.isfinite(self.deadline) and self.deadline > 0):
-            raise OptionError(f"--deadline must be a positive number of seconds, not {self.deadline:g}")
-        if self.workers < 0:
-            raise OptionError(f"--workers must be 0 (one process) or more, not {self.workers}")
+        check_numbers(users=self.users, spawn_rate=self.spawn_rate, duration=self.duration, rate=self.rate,
+                      deadline=self.deadline, workers=self.workers)
         if not 0 <= self.seed < 2**64:
             raise OptionError(f"--seed must be between 0 and 2**64-1, not {self.seed}")
         return self
+
+
+def check_numbers(*, users: int, spawn_rate: float | None, duration: float, rate: float | None,
+                  deadline: float | None, workers: int) -> None:
+    """The numeric options, each in range (OptionError with one line otherwise)."""
+    if users < 1:
+        raise OptionError(f"--users must be at least 1, not {users}")
+    if spawn_rate is not None and not (math.isfinite(spawn_rate) and spawn_rate > 0):
+        raise OptionError(f"--spawn-rate must be a positive number of users per second, not {spawn_rate:g}")
+    if not (math.isfinite(duration) and duration > 0):
+        raise OptionError(f"--duration must be positive, not {duration:g} s")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise OptionError(f"--rate must be a positive number of callbacks per second, not {rate:g}")
+    if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
+        raise OptionError(f"--deadline must be a positive number of seconds, not {deadline:g}")
+    if workers < 0:
+        raise OptionError(f"--workers must be 0 (one process) or more, not {workers}")
 
 
 def parse_duration(text: str) -> float:
