@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
+from callback_core import fields
 from callback_core.spec import Contract
 from contract_tests.checks import CC001, CC002, CC003, answer_problems
 from contract_tests.load.settings import SATURATION, LoadSettings
@@ -29,11 +30,15 @@ class Judgement:
 
 
 def judge(
-    contract: Contract, deadline: float, *, request_id: str, body: bytes, status: int | None,
+    contract: Contract, deadline: float, *, body: bytes, status: int | None,
     headers: tuple[tuple[str, str], ...], answer_body: bytes, elapsed: float, error: str | None,
     timed_out: bool, strict: bool = False,
 ) -> Judgement:
     """One exchange, judged as CC001 (a valid answer), CC002 (no server error) and CC003 (the deadline) do."""
+    if timed_out or status is None or elapsed > deadline or status != 200:
+        request_id = request_name(contract, body)
+    else:
+        request_id = ""  # named below only if the answer turns out wrong: parsing every body would cost
     if timed_out:
         return Judgement("no answer in time", True,
                          ((CC003.code, f"no answer within the {deadline:g} s deadline", request_id),))
@@ -47,7 +52,8 @@ def judge(
                         f"{request_id}: took {elapsed:.3f} s"))
     answer = Answer(status, headers, answer_body)
     problem = answer_problems(answer, contract, strict)
-    example = f"{request_id}: answered {status} {scrub(answer_body, body)}"
+    example = "" if problem is None and status < 500 else \
+        f"{request_id or request_name(contract, body)}: answered {status} {scrub(contract, answer_body, body)}"
     if status >= 500:
         defects.append((CC002.code, f"answered {status} to a valid callback", example))
         return Judgement(f"HTTP {status}", late, tuple(defects))
@@ -58,28 +64,27 @@ def judge(
                      problem.title if problem is not None else None)
 
 
-def scrub(answer_body: bytes, request_body: bytes) -> str:
-    """The answer as text, cut short, with every string of the request it echoes masked: a PSP may echo card
-    data, and no report may carry it."""
+def request_name(contract: Contract, body: bytes) -> str:
+    """How a report names a callback: its attempt id (the PSP's logs have it), else its body's SHA-256."""
+    try:
+        attempt = contract.request_value(json.loads(body), fields.ATTEMPT_ID)
+    except ValueError:
+        attempt = None
+    if isinstance(attempt, str) and attempt:
+        return f"attempt {attempt[:64]}"
+    return f"callback sha256:{hashlib.sha256(body).hexdigest()[:16]}"
+
+
+def scrub(contract: Contract, answer_body: bytes, request_body: bytes) -> str:
+    """The answer as text, cut short, with any card data of the request it echoes masked: no report may carry it."""
     text = answer_body.decode("utf-8", "replace")
     try:
         request = json.loads(request_body)
     except ValueError:
         request = None
-    for value in sorted(_strings(request), key=len, reverse=True):
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, "*" * min(len(value), 8))
+    for value in fields.card_values(request, contract.card_data_pointers):
+        text = text.replace(value, fields.mask_value(value))
     return text if len(text) <= SNIPPET else text[:SNIPPET] + "..."
-
-
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in _strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in _strings(value)]
-    return []
 
 
 @dataclass(frozen=True, slots=True)

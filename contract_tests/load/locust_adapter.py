@@ -6,7 +6,6 @@ of its own (`card-callback load` starts one); no module another command imports 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import socket
 import time
@@ -111,7 +110,7 @@ class Sender:
                                          or elapsed >= self.settings.timeout)
             judgement = judge(
                 self.settings.contract, self.settings.effective_deadline,
-                request_id=f"callback sha256:{hashlib.sha256(body).hexdigest()[:16]}", body=body,
+                body=body,
                 status=status or None, headers=answer_headers, answer_body=response.content or b"",
                 elapsed=elapsed, error=None if error is None else f"{type(error).__name__}: {error}",
                 timed_out=timed_out, strict=self.settings.strict,

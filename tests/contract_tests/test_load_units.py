@@ -11,7 +11,7 @@ import pytest
 
 from callback_core.spec import Contract
 from contract_tests.errors import OptionError
-from contract_tests.load.judging import conclude, judge, scrub
+from contract_tests.load.judging import conclude, judge
 from contract_tests.load.pool import build_pool
 from contract_tests.load.report import Stopped, build_report, format_html, format_json
 from contract_tests.load.settings import LoadSettings, parse_duration
@@ -33,7 +33,7 @@ def recorded(exchanges: list[tuple[float, float, int, bytes]], contract: Contrac
     """(offset, latency, status, answer) per exchange, judged as the load run judges them."""
     recorder = Recorder()
     for offset, latency, status, answer in exchanges:
-        j = judge(contract, deadline, request_id="r", body=b"{}", status=status, headers=JSON, answer_body=answer,
+        j = judge(contract, deadline, body=b"{}", status=status, headers=JSON, answer_body=answer,
                   elapsed=latency, error=None, timed_out=False)
         recorder.record(T0 + offset, latency, j.outcome, j.late, j.defects, j.warning)
     return recorder
@@ -54,7 +54,7 @@ def test_percentiles_are_within_one_percent_and_merge_across_processes() -> None
 
 def test_each_answer_is_judged_by_the_suites_rules(contract: Contract) -> None:
     def one(**kw: Any) -> Any:
-        args: dict[str, Any] = {"request_id": "r", "body": b"{}", "status": 200, "headers": JSON,
+        args: dict[str, Any] = {"body": b"{}", "status": 200, "headers": JSON,
                                 "answer_body": RESERVE, "elapsed": 0.1, "error": None, "timed_out": False, **kw}
         return judge(contract, 1.0, **args)
 
@@ -71,12 +71,17 @@ def test_each_answer_is_judged_by_the_suites_rules(contract: Contract) -> None:
     assert nulls.defects == () and nulls.warning is not None  # a warning, as in the suite
 
 
-def test_examples_mask_card_data_the_answer_echoes(token_callback: dict[str, Any]) -> None:
+def test_examples_name_the_attempt_and_mask_card_data_the_answer_echoes(
+    contract: Contract, token_callback: dict[str, Any]
+) -> None:
     token = token_callback["networkToken"]
-    echo = json.dumps({"status": "FAIL", "errorMessage": f"bad token {token['number']} {token['cryptogram']}"})
-    shown = scrub(echo.encode(), json.dumps(token_callback).encode())
-    assert token["number"] not in shown and token["cryptogram"] not in shown
-    assert "bad token" in shown
+    echo = json.dumps({"status": "RESERVED", "note": f"token {token['number']} {token['cryptogram']}"}).encode()
+    judged = judge(contract, 1.0, body=json.dumps(token_callback).encode(), status=200, headers=JSON,
+                   answer_body=echo, elapsed=0.1, error=None, timed_out=False)
+    example = judged.defects[0][2]
+    assert example.startswith(f"attempt {token_callback['authorizationAttemptId']}: answered 200")
+    assert token["number"] not in example and token["cryptogram"] not in example
+    assert token["number"][-4:] in example  # a card number keeps its last four digits
 
 
 def test_a_psp_whose_outcomes_vary_conforms(contract: Contract) -> None:
