@@ -45,7 +45,7 @@ def _fail(message: str) -> NoReturn:
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Run K local worker processes under a Locust master (0: one process). With --master: the "
-                   "number of workers to wait for.")
+                   "number of workers to wait for; with --worker: how many share the load (sizes the pool).")
 @click.option("--master", is_flag=True, help="Be the master for workers started on other hosts (--worker).")
 @click.option("--master-bind", default="*:5557", show_default=True,
               help="With --master: the interface and port workers connect to.")
@@ -75,8 +75,6 @@ def check_options(url: str, options: dict[str, Any]) -> None:
         _fail("--master and --worker exclude each other")
     if options["master"] and options["workers"] < 1:
         _fail("--master needs --workers K: the number of workers to wait for")
-    if options["worker"] and options["workers"]:
-        _fail("--workers is for the master, not for a --worker")
     spec = options["spec_path"]
     if spec is not None and not spec.is_file():
         _fail(f"--spec: {spec} is not a file")

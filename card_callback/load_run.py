@@ -78,7 +78,7 @@ def _built_sender(settings: LoadSettings, size: int) -> locust_adapter.Sender:
 
 
 def _worker(settings: LoadSettings, options: dict[str, Any]) -> int:
-    size = options["pool_size"] or settings.pool_size()
+    size = options["pool_size"] or settings.pool_size(max(1, settings.workers))
     sender = _built_sender(settings, size)
     click.echo(f"worker: {size} unique callbacks built; joining {options['master_host']}:{options['master_port']}")
     locust_adapter.serve_worker(settings, sender, options["master_host"], options["master_port"])

@@ -6,6 +6,7 @@ import html
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from contract_tests.checks import CHECKS
@@ -104,7 +105,7 @@ def build_report(settings: LoadSettings, conclusion: Conclusion, recorder: Recor
 
 
 def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def format_progress(p: Progress) -> str:
@@ -117,10 +118,11 @@ def format_start(settings: LoadSettings, pool_size: int, processes: int) -> str:
     rate = f"{settings.rate:g} callbacks/s" if settings.rate is not None else "as fast as answers come"
     where = f"{processes} worker processes" if processes > 1 else "one process"
     signed = "signed (HMAC)" if settings.secret is not None else "unsigned"
+    each = " in each worker" if processes > 1 else ""
     return (f"card-callback load {settings.url}\n"
             f"  {settings.users} users (spawn rate {settings.spawn_rate:g}/s), {rate}, for {settings.duration:g} s, "
             f"deadline {settings.effective_deadline:g} s, {signed}, seed {settings.seed}, {where}\n"
-            f"  {pool_size} unique callbacks built before the clock starts\n")
+            f"  building {pool_size} unique callbacks{each} before the clock starts\n")
 
 
 def format_summary(report: LoadReport) -> str:
@@ -144,7 +146,7 @@ def format_summary(report: LoadReport) -> str:
         lines.append(f"- {reason}")
     lines.append({Verdict.CONFORMS: "verdict: holds the deadline at this load (exit 0)",
                   Verdict.DEFECTS: "verdict: defects under load (exit 1)",
-                  Verdict.UNTESTED: "verdict: the run could not produce the load (exit 2)"}[report.verdict])
+                  Verdict.UNTESTED: "verdict: not judged at this load, see above (exit 2)"}[report.verdict])
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +181,8 @@ def format_json(report: LoadReport) -> str:
         "generatorCpu": report.cpu_busy,
         "outcomes": dict(report.outcomes),
         "errors": [{"code": e.code, "rule": RULES.get(e.code), "title": e.title, "count": e.count,
-                    "firstAtSeconds": None if not report.seconds else e.first_at, "example": e.example}
+                    "firstAt": datetime.fromtimestamp(e.first_at, UTC).isoformat(timespec="milliseconds"),
+                    "example": e.example}
                    for e in report.errors],
         "warnings": dict(report.warnings),
         "seconds": [{"offset": s.offset, "count": s.count, "misses": s.misses, "p50Seconds": s.p50,
@@ -210,12 +213,14 @@ def _chart(report: LoadReport) -> str:
     dy = y(report.deadline)
     ticks = "".join(f'<text x="{_PAD - 6}" y="{y(top * i / 4) + 4:.1f}" text-anchor="end">{top * i / 4:.2f}</text>'
                     for i in range(5))
+    ticks += "".join(f'<text x="{x(span * i / 4):.1f}" y="{_H - _PAD + 14}" text-anchor="middle">{span * i / 4:.0f}'
+                     '</text>' for i in range(5))
     return (
         f'<svg id="latency-chart" role="img" aria-label="latency percentiles per second against the deadline" '
         f'width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" font-size="11" font-family="sans-serif">'
         f'<rect x="{_PAD}" y="{_PAD}" width="{_W - 2 * _PAD}" height="{_H - 2 * _PAD}" fill="#fafafa" stroke="#ccc"/>'
         f'{ticks}<text x="12" y="{_PAD - 12}">seconds</text>'
-        f'<text x="{_W / 2}" y="{_H - 12}" text-anchor="middle">seconds into the run (0-{span})</text>'
+        f'<text x="{_W / 2}" y="{_H - 12}" text-anchor="middle">seconds into the run (by the second sent)</text>'
         + line("max", [(s.offset, s.max) for s in seconds], "#bbb")
         + line("p99", [(s.offset, s.p99) for s in seconds], "#d62728")
         + line("p50", [(s.offset, s.p50) for s in seconds], "#1f77b4")
@@ -232,7 +237,7 @@ def format_html(report: LoadReport) -> str:
     e = html.escape
     lat = report.latency
     verdict = {Verdict.CONFORMS: "holds the deadline at this load", Verdict.DEFECTS: "defects under load",
-               Verdict.UNTESTED: "the run could not produce the load"}[report.verdict]
+               Verdict.UNTESTED: "not judged at this load (see the reasons)"}[report.verdict]
     latency_rows = "" if lat is None else "".join(
         f"<tr><th>{name}</th><td>{value:.3f} s</td></tr>"
         for name, value in (("p50", lat.p50), ("p90", lat.p90), ("p99", lat.p99), ("p99.9", lat.p999),
@@ -272,7 +277,7 @@ code {{ font-size: 90%; word-break: break-all; }}
 <table id="outcomes"><tr><th>outcome</th><th>count</th><th></th></tr>{outcomes}</table>
 <h2>Errors</h2>
 <table id="errors"><tr><th>check</th><th>rule</th><th>what</th><th>count</th><th>first example</th></tr>{errors}</table>
-<p>Card data is never shown: examples name a callback by the SHA-256 of its body and mask any value the answer
-echoes from it.</p>
+<p>Card data is never shown: examples name a callback by its attempt id (else the SHA-256 of its body) and mask
+any card data the answer echoes.</p>
 </body></html>
 """

@@ -116,6 +116,15 @@ def test_a_rate_below_ninety_percent_of_the_request_exits_2_saying_why(contract:
     assert "raise --users" in done.reasons[0]
 
 
+def test_a_saturated_generator_below_the_rate_says_so_and_exits_2(contract: Contract) -> None:
+    recorder = recorded([(s + i / 50, 0.001, 200, RESERVE) for s in range(10) for i in range(50)], contract)
+    recorder.cpu_busy = 0.99
+    done = conclude(settings(contract, rate=1000.0, users=100, spawn_rate=100.0), recorder, T0, T0 + 10)
+    assert done.verdict is Verdict.UNTESTED
+    assert any("the load generator saturated (99% of a core)" in reason for reason in done.reasons)
+    assert any("(the generator was saturated)" in reason for reason in done.reasons)
+
+
 def test_every_callback_refused_with_401_without_a_secret_tested_nothing(contract: Contract) -> None:
     recorder = recorded([(s, 0.01, 401, b'{"title":"Unauthorized"}') for s in range(5)], contract)
     done = conclude(settings(contract), recorder, T0, T0 + 5)
