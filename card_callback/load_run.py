@@ -88,7 +88,7 @@ def _worker(settings: LoadSettings, options: dict[str, Any]) -> int:
 def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
     processes = max(1, settings.workers)
     pool_size = settings.pool_size(processes)
-    click.echo(format_start(settings, pool_size, processes), nl=False)
+    click.echo(format_start(settings, pool_size, processes, remote=options["master"]), nl=False)
     recorder = Recorder()
     children: list[subprocess.Popen[bytes]] = []
     if settings.workers and not options["master"]:

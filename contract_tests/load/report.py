@@ -114,11 +114,12 @@ def format_progress(p: Progress) -> str:
             f"sent {p.sent}  errors {p.errors}  deadline misses {p.misses}\n")
 
 
-def format_start(settings: LoadSettings, pool_size: int, processes: int) -> str:
+def format_start(settings: LoadSettings, pool_size: int, processes: int, remote: bool = False) -> str:
     rate = f"{settings.rate:g} callbacks/s" if settings.rate is not None else "as fast as answers come"
-    where = f"{processes} worker processes" if processes > 1 else "one process"
+    where = (f"master of {processes} workers on other hosts" if remote
+             else f"{processes} worker processes" if processes > 1 else "one process")
     signed = "signed (HMAC)" if settings.secret is not None else "unsigned"
-    each = " in each worker" if processes > 1 else ""
+    each = " in each worker" if processes > 1 or remote else ""
     return (f"card-callback load {settings.url}\n"
             f"  {settings.users} users (spawn rate {settings.spawn_rate:g}/s), {rate}, for {settings.duration:g} s, "
             f"deadline {settings.effective_deadline:g} s, {signed}, seed {settings.seed}, {where}\n"
