@@ -110,7 +110,7 @@ def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
     stopped: Stopped | None = None
     try:
         for event in locust_adapter.run(settings, recorder, sender, master_bind=bind,
-                                        expected_workers=settings.workers):
+                                        expected_workers=settings.workers, workers_gone=lambda: _exited(children)):
             if isinstance(event, Progress):
                 click.echo(format_progress(event), nl=False)
                 sys.stdout.flush()
@@ -143,6 +143,13 @@ def _spawn_worker(url: str, options: dict[str, Any], port: int, pool_size: int) 
     argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, worker_options)]
     # The secret travels in the environment (or as the file's path), never on a command line.
     return subprocess.Popen(argv, env={**os.environ, IN_LOAD_PROCESS: "1"}, stdout=subprocess.DEVNULL)
+
+
+def _exited(children: list[subprocess.Popen[bytes]]) -> str | None:
+    codes = [child.poll() for child in children]
+    if any(code is not None for code in codes):
+        return f"a local worker exited (codes {codes}) before the run started; its error is above"
+    return None
 
 
 def _reap(children: list[subprocess.Popen[bytes]]) -> None:

@@ -10,7 +10,7 @@ import logging
 import socket
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from locust.exception import StopUser
 
 from callback_core import signing
 from contract_tests.auth import target_parts
+from contract_tests.errors import LoadError
 from contract_tests.load.judging import judge
 from contract_tests.load.report import Progress, Stopped
 from contract_tests.load.settings import LoadSettings
@@ -170,9 +171,11 @@ def _quiet_locust() -> None:
 def run(
     settings: LoadSettings, recorder: Recorder, sender: Sender | None = None, *,
     master_bind: tuple[str, int] | None = None, expected_workers: int = 0,
+    workers_gone: Callable[[], str | None] = lambda: None,
 ) -> Iterator[Progress | Stopped]:
     """Run the load: in this process (`sender` given, sharing `recorder`), or as a master whose workers' reports
-    are merged into `recorder`. Yields Progress every few seconds and Stopped last."""
+    are merged into `recorder`. Yields Progress every few seconds and Stopped last. `workers_gone` says why
+    the workers this process started cannot connect any more (they exited), or None."""
     _quiet_locust()
     finished: set[str] = set()  # workers whose last report is in
     if master_bind is not None:
@@ -187,10 +190,11 @@ def run(
         runner.register_message(STATS_MESSAGE, on_stats)
         waited = time.monotonic()
         while runner.worker_count < expected_workers:
-            if time.monotonic() - waited > WORKERS_TIMEOUT:
+            gone = workers_gone()
+            if gone or time.monotonic() - waited > WORKERS_TIMEOUT:
                 runner.quit()
-                raise TimeoutError(f"only {runner.worker_count} of {expected_workers} workers connected within "
-                                   f"{WORKERS_TIMEOUT:g} s")
+                raise LoadError(gone or f"only {runner.worker_count} of {expected_workers} workers connected "
+                                        f"within {WORKERS_TIMEOUT:g} s")
             gevent.sleep(0.1)
         meter = None
     else:
@@ -206,6 +210,8 @@ def run(
     while (now := time.time()) < started + settings.duration:
         if sender is not None and sender.recorder.pool_exhausted_at is not None and not runner.user_count:
             break
+        if _unreachable(recorder):
+            break  # the verdict says "tested nothing"; hammering a closed port for the whole duration tells no more
         if now >= next_line:
             yield progress(settings, recorder, started, now)
             next_line += PROGRESS_INTERVAL
@@ -223,6 +229,17 @@ def run(
             gevent.sleep(0.05)
     runner.quit()
     yield Stopped(started, stopped)
+
+
+UNREACHABLE_AFTER = 50  # connection failures in a row, and no answer at all, before a run gives up
+
+
+def _unreachable(recorder: Recorder) -> bool:
+    sent = failed = 0
+    for window in recorder.windows.values():
+        sent += window.count
+        failed += window.outcomes.get("connection failed", 0)
+    return sent >= UNREACHABLE_AFTER and failed == sent
 
 
 def progress(settings: LoadSettings, recorder: Recorder, started: float, now: float) -> Progress:

@@ -160,9 +160,9 @@ def _latency_json(lat: Percentiles | None) -> dict[str, Any] | None:
 
 def format_json(report: LoadReport) -> str:
     data = {
-        "tool": "card-callback load",
+        "format": "card-callback-load-report/1",
         "target": report.target,
-        "spec": {"source": report.spec_source, "sha256": report.spec_sha256},
+        "document": {"source": report.spec_source, "sha256": report.spec_sha256},
         "seed": report.seed,
         "requested": {"users": report.users, "spawnRate": report.spawn_rate, "rate": report.requested_rate,
                       "durationSeconds": report.requested_duration, "workers": report.workers},

@@ -155,6 +155,14 @@ def test_a_rate_the_generator_cannot_produce_exits_2_with_the_reason(tmp_path: P
                for reason in report["reasons"]), report["reasons"]
 
 
+def test_an_unreachable_url_exits_2_early_saying_it_tested_nothing() -> None:
+    done = card_callback("load", "http://127.0.0.1:9/callback", "--users", "5", "--duration", "60s", "--seed", "3",
+                         timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tested nothing: no callback got an answer" in done.stdout
+    assert "Connection refused" in done.stdout
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--master", "--worker"], "--master and --worker exclude each other"),
     (["--master"], "--master needs --workers K"),
