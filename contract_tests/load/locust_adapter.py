@@ -120,7 +120,9 @@ class Sender:
                 response.failure(judgement.defects[0][1])
             else:
                 response.success()
-        self.recorder.record(sent_at, elapsed, judgement.outcome, judgement.late, judgement.defects,
+        # A refused or dropped connection has no latency worth a percentile: only answers and timeouts count.
+        latency = elapsed if status or timed_out else None
+        self.recorder.record(sent_at, latency, judgement.outcome, judgement.late, judgement.defects,
                              judgement.warning)
 
 

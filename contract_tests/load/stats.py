@@ -61,18 +61,20 @@ class Recorder:
         self.cpu_busy = 0.0  # the highest share of a core the generating processes used, 0..1
         self.pool_exhausted_at: float | None = None
 
-    def record(self, sent_at: float, latency: float, outcome: str, late: bool,
+    def record(self, sent_at: float, latency: float | None, outcome: str, late: bool,
                defects: tuple[tuple[str, str, str], ...] = (), warning: str | None = None) -> None:
-        """`defects`: (check code, title, example) for each rule the exchange broke."""
+        """`latency` None: no latency to count (the connection failed); a request given up on at the timeout
+        counts with the time it waited, a lower bound. `defects`: (check code, title, example) per rule broken."""
         window = self.windows.get(int(sent_at))
         if window is None:
             window = self.windows[int(sent_at)] = Window()
         window.count += 1
         window.misses += late
-        window.histogram[bucket_of(latency)] += 1
+        if latency is not None:
+            window.histogram[bucket_of(latency)] += 1
+            self.max_latency = max(self.max_latency, latency)
         window.outcomes[outcome] += 1
         window.defects += bool(defects)
-        self.max_latency = max(self.max_latency, latency)
         for code, title, example in defects:
             key = (code, title)
             known = self.errors.get(key)

@@ -156,7 +156,7 @@ def test_a_rate_the_generator_cannot_produce_exits_2_with_the_reason(tmp_path: P
 
 
 def test_an_unreachable_url_exits_2_early_saying_it_tested_nothing() -> None:
-    done = card_callback("load", "http://127.0.0.1:9/callback", "--users", "5", "--duration", "60s", "--seed", "3",
+    done = card_callback("load", "http://127.0.0.1:9/callback", "--users", "5", "--duration", "30s", "--seed", "3",
                          timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "tested nothing: no callback got an answer" in done.stdout

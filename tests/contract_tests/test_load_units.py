@@ -169,6 +169,16 @@ def test_a_bad_duration_is_one_line() -> None:
         parse_duration("soon")
 
 
+def test_refused_connections_count_as_errors_but_not_as_latencies(contract: Contract) -> None:
+    recorder = Recorder()
+    j = judge(contract, 1.0, body=b"{}", status=None, headers=(), answer_body=b"", elapsed=0.001,
+              error="ConnectionRefusedError", timed_out=False)
+    recorder.record(T0, None, j.outcome, j.late, j.defects)
+    recorder.record(T0, 0.2, "RESERVE", False)
+    assert recorder.windows[int(T0)].count == 2 and sum(recorder.windows[int(T0)].histogram.values()) == 1
+    assert recorder.max_latency == 0.2 and [e.code for e in recorder.errors.values()] == ["CC002"]
+
+
 def test_outcome_counts_add_up(contract: Contract) -> None:
     recorder = recorded([(0, 0.1, 200, RESERVE), (0, 0.1, 500, b"x"), (1, 0.1, 200, b"{}")], contract)
     assert sum(Counter(recorder.windows[int(T0)].outcomes).values()) == 2
