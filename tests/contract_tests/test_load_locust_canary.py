@@ -27,6 +27,7 @@ assert isinstance(inspect.getattr_static(MasterRunner, "worker_count"), property
 assert "master_host" in inspect.signature(WorkerRunner).parameters
 for name in ("network_timeout", "connection_timeout"):
     assert isinstance(getattr(FastHttpUser, name), float), name
+assert isinstance(FastHttpUser.insecure, bool)
 for name in ("success", "failure"):
     assert callable(getattr(ResponseContextManager, name)), name
 environment = Environment(user_classes=[], stop_timeout=1.0)
