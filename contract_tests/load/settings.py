@@ -78,6 +78,11 @@ def check_numbers(*, users: int, spawn_rate: float | None, duration: float, rate
         raise OptionError(f"--spawn-rate must be a positive number of users per second, not {spawn_rate:g}")
     if not (math.isfinite(duration) and duration > 0):
         raise OptionError(f"--duration must be positive, not {duration:g} s")
+    ramp_up = users / spawn_rate if spawn_rate else 1.0
+    if ramp_up > duration:
+        # The rate is measured after the ramp-up: a run that is all ramp-up cannot show the requested load.
+        raise OptionError(f"--duration ({duration:g} s) must not be shorter than the ramp-up ({users} users at "
+                          f"{spawn_rate or users:g}/s = {ramp_up:g} s)")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise OptionError(f"--rate must be a positive number of callbacks per second, not {rate:g}")
     if deadline is not None and not (math.isfinite(deadline) and deadline > 0):

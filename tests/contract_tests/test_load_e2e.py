@@ -168,6 +168,7 @@ def test_an_unreachable_url_exits_2_early_saying_it_tested_nothing() -> None:
     (["--master"], "--master needs --workers K"),
     (["--users", "0"], "--users must be at least 1"),
     (["--duration", "soon"], "--duration must look like 60, 60s, 2m or 1h"),
+    (["--users", "100", "--spawn-rate", "10", "--duration", "5s"], "must not be shorter than the ramp-up"),
 ])
 def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
     # Checked before the load process starts (so in-process here: a valid command line would replace pytest).
