@@ -82,8 +82,10 @@ def test_serialising_psp_fails_under_load_naming_the_misses(serial_run: dict[str
     assert f"missed the {SHORT_DEADLINE:g} s deadline (CC003)" in done.stdout
 
 
-def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(tmp_path: Path) -> None:
-    """The same verdict as the one-process run, with the deadline read from the document, not an option."""
+def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(
+    tmp_path: Path, serial_run: dict[str, Any]
+) -> None:
+    """The same verdict as the one-process run, with the same deadline read from the document, not an option."""
     with serial_psp() as url:
         done = card_callback("load", url, "--spec", str(short_deadline_document(tmp_path)), "--users", "50",
                              "--duration", "3s", "--seed", "7", "--workers", "2", "--json", str(tmp_path / "load.json"))
@@ -91,6 +93,9 @@ def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(tmp_pa
     assert done.returncode == 1, done.stdout + done.stderr
     assert report["deadlineSeconds"] == SHORT_DEADLINE and report["requested"]["workers"] == 2
     assert report["deadlineMisses"] > 0
+    one_process = serial_run["json"]
+    assert (report["verdict"], report["exitCode"]) == (one_process["verdict"], one_process["exitCode"])
+    assert {e["code"] for e in report["errors"]} == {e["code"] for e in one_process["errors"]} == {"CC003"}
 
 
 @pytest.mark.browser
