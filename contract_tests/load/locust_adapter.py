@@ -44,7 +44,6 @@ class Sender:
     settings: LoadSettings
     pool: deque[bytes]
     recorder: Recorder
-    sent: int = 0
     in_flight: int = 0
     closed: bool = False  # the run's time is up: take no more callbacks from the pool
 
@@ -60,7 +59,6 @@ class Sender:
             if self.recorder.pool_exhausted_at is None:
                 self.recorder.pool_exhausted_at = time.time()
             return None
-        self.sent += 1
         return self.pool.popleft()
 
     def headers(self, body: bytes, now: float) -> dict[str, str]:
@@ -202,7 +200,7 @@ def run(
         meter = None
     else:
         if sender is None:
-            raise ValueError("a local run needs a sender")
+            raise LoadError("a run in this process needs the pool's sender")
         environment = Environment(user_classes=[user_class(settings, sender)], stop_timeout=settings.timeout)
         runner = environment.create_local_runner()
         meter = CpuMeter()
