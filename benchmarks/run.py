@@ -1,4 +1,4 @@
-"""`make bench`: reference server vs bare Starlette, contract suite vs Schemathesis, server memory.
+"""`make bench`: reference server vs bare Starlette, contract suite vs Schemathesis, server memory, load generator.
 
 Everything runs in one go on this machine, server pinned to CPU 0 and load generator to CPU 1, so the
 ratios are comparable even though absolute figures drift between runs and machines.
@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = Path(__file__).resolve().parent / "callback.lua"
+PLAIN_LOCUST = Path(__file__).resolve().parent / "plain_locust.py"
 sys.path.insert(0, str(ROOT))
 
 from callback_core.signing import http_date, sign  # noqa: E402
@@ -244,6 +245,46 @@ def send_callbacks(port: int, count: int, rps_estimate: float) -> int:
     return done
 
 
+def load_generator(tmp: Path, seconds: float, users: int = 50) -> dict[str, Any]:
+    """`card-callback load` (unique, signed, judged callbacks) vs plain Locust posting one fixed body, both against
+    the bare Starlette app and on the same core: callbacks per CPU-second of the generator, i.e. per core.
+
+    Per CPU-second, not per wall second: on a shared machine the server or a neighbour may be what limits the
+    rate, and that says nothing about the generator. The load run asks for 1.5x plain Locust's rate so that it
+    runs flat out (it then exits 2, the generator not reaching the rate; only its figures are used here).
+    """
+    port = free_port()
+    with server(bare_argv(port), port):
+        url = f"http://127.0.0.1:{port}{PATH}"
+        done = subprocess.run(pinned(LOAD_CPU, [sys.executable, str(PLAIN_LOCUST), url, str(seconds), str(users)]),
+                              capture_output=True, text=True, timeout=seconds + 120, check=True)
+        plain: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        report_path = tmp / "load-generator.json"
+        run = subprocess.run(
+            pinned(LOAD_CPU, [str(BIN / "card-callback"), "load", url, "--users", str(users), "--rate",
+                              f"{plain['rps'] * 1.5:.0f}", "--duration", f"{seconds:g}s", "--seed", "1",
+                              "--json", str(report_path)]),
+            capture_output=True, text=True, timeout=seconds + 300, env={**os.environ, "CARD_CALLBACK_HMAC_SECRET":
+                                                                       uuid.uuid4().hex})
+        if not report_path.exists():
+            raise SystemExit(f"card-callback load wrote no report (exit {run.returncode}): {run.stderr[-500:]}")
+        ours: dict[str, Any] = json.loads(report_path.read_text())
+    ours_cpu_s = ours["generatorCpu"] * ours["durationSeconds"]
+    result: dict[str, Any] = {
+        "users": users,
+        "plain_locust_rps": plain["rps"],
+        "plain_locust_per_core": plain["requests"] / plain["cpu_seconds"],
+        "load_rps": ours["measuredRate"],
+        "load_per_core": ours["requests"] / ours_cpu_s if ours_cpu_s else 0.0,
+        "load_signed": ours["signed"],
+        "load_errors": sum(error["count"] for error in ours["errors"]),
+    }
+    result["ratio"] = result["load_per_core"] / result["plain_locust_per_core"]
+    if plain["failures"] or result["load_errors"]:
+        result["warning"] = f"{plain['failures']} plain Locust failures, {result['load_errors']} judged errors"
+    return result
+
+
 def format_table(results: dict[str, Any]) -> str:
     lines: list[str] = []
     if "throughput" in results:
@@ -273,6 +314,13 @@ def format_table(results: dict[str, Any]) -> str:
             f"{m['rss_kib_after_total'] / 1024:.1f} MiB after {m['callbacks_total']}: "
             f"{m['growth'] * 100:+.1f}% (target <= +10%)"
         )
+    if "load" in results:
+        g = results["load"]
+        lines.append(
+            f"load generator: {g['load_per_core']:.0f} unique signed judged callbacks per core-second "
+            f"({g['load_rps']:.0f}/s) vs plain Locust {g['plain_locust_per_core']:.0f} ({g['plain_locust_rps']:.0f}/s):"
+            f" ratio {g['ratio']:.2f} (target >= 0.5)" + (f"  WARNING: {g['warning']}" if g.get("warning") else "")
+        )
     return "\n".join(lines)
 
 
@@ -283,7 +331,8 @@ def main() -> int:
     parser.add_argument("--memory-callbacks", type=int, default=100_000)
     parser.add_argument("--suite-examples", type=int, default=100, help="--max-examples for both contract runs")
     parser.add_argument("--seed", type=int, default=1, help="generation seed for both contract runs")
-    parser.add_argument("--skip", action="append", default=[], choices=["throughput", "suite", "memory"])
+    parser.add_argument("--load-seconds", type=float, default=10.0, help="measurement time of the load generator row")
+    parser.add_argument("--skip", action="append", default=[], choices=["throughput", "suite", "memory", "load"])
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench.json")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -298,6 +347,8 @@ def main() -> int:
         if "memory" not in args.skip:
             rps = results.get("throughput", {}).get("reference", {}).get("rps", 500.0)
             results["memory"] = memory(args.memory_callbacks, tmp, rps)
+        if "load" not in args.skip:
+            results["load"] = load_generator(tmp, args.load_seconds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))

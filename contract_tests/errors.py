@@ -31,3 +31,7 @@ class TransportError(ContractTestError):
         super().__init__(reason)
         self.timed_out = timed_out
         self.connect = connect
+
+
+class LoadError(ContractTestError):
+    """A load run could not start or go on: its workers did not connect, or exited."""

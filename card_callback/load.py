@@ -1,0 +1,117 @@
+"""The `card-callback load URL` command: its options, checked here; the run happens in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from callback_core.secrets import SECRET_ENV
+from contract_tests.errors import OptionError
+from contract_tests.load.settings import check_numbers, parse_duration
+
+# Set in the process that runs the load (Locust's gevent must patch the standard library before anything
+# else loads, so `card-callback load` re-executes itself as `python -m card_callback.load_process`).
+IN_LOAD_PROCESS = "CARD_CALLBACK_LOAD_PROCESS"
+EXIT_UNTESTED = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_UNTESTED)
+
+
+@click.command("load")
+@click.argument("url")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The contract document (default: the bundled one).")
+@click.option("--users", type=int, default=50, show_default=True,
+              help="Concurrent users, each with one callback in flight (Vipps's concurrency).")
+@click.option("--spawn-rate", type=float, help="Users started per second (default: all within one second).")
+@click.option("--rate", type=float, help="Callbacks per second to send in all (default: each user sends again as "
+              "soon as it has its answer).")
+@click.option("--duration", default="60s", show_default=True, help="How long to send: 60, 60s, 2m, 1h.")
+@click.option("--deadline", type=float, help="Seconds an answer may take (default: the document's).")
+@click.option("--seed", type=int, help="Seed for generating the callbacks (default: random, printed).")
+@click.option("--strict", is_flag=True, help="Treat SHOULD rules of the answers as defects.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML report (latency over time against the deadline, outcomes, errors).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON report (for CI).")
+@click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Run K local worker processes under a Locust master (0: one process). With --master: the "
+                   "number of workers to wait for; with --worker: how many share the load (sizes the pool).")
+@click.option("--master", is_flag=True, help="Be the master for workers started on other hosts (--worker).")
+@click.option("--master-bind", default="*:5557", show_default=True,
+              help="With --master: the interface and port workers connect to.")
+@click.option("--worker", is_flag=True, help="Join a master (--master-host) and send its share of the load.")
+@click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's host.")
+@click.option("--master-port", type=int, default=5557, show_default=True, help="With --worker: the master's port.")
+@click.option("--pool-size", type=int, hidden=True, help="Callbacks a worker builds (set by a master for its "
+              "own workers).")
+def load(url: str, **options: Any) -> None:
+    """Send unique, signed callbacks to URL at Vipps's concurrency and judge every answer.
+
+    Exit 0: every answer valid, p99.9 and max under the deadline at the requested load; 1: defects under
+    load; 2: the run could not produce the load (the generator saturated, too few users for the rate, the
+    pool ran out) or could not test at all.
+    """
+    check_options(url, options)
+    if os.environ.get(IN_LOAD_PROCESS) == "1":
+        from card_callback.load_run import run_load
+
+        sys.exit(run_load(url, **options))
+    _reexecute(url, options)
+
+
+def check_options(url: str, options: dict[str, Any]) -> None:
+    """Validate what can be checked before the load process starts, with one clear line."""
+    if options["master"] and options["worker"]:
+        _fail("--master and --worker exclude each other")
+    if options["master"] and options["workers"] < 1:
+        _fail("--master needs --workers K: the number of workers to wait for")
+    spec = options["spec_path"]
+    if spec is not None and not spec.is_file():
+        _fail(f"--spec: {spec} is not a file")
+    for option, target in (("--html", options["html_path"]), ("--json", options["json_path"])):
+        if target is not None and not target.parent.is_dir():
+            _fail(f"{option}: the directory {target.parent} does not exist")
+    if not url.startswith(("http://", "https://")):
+        _fail(f"URL must be an absolute http(s) URL, not {url!r}")
+    try:
+        check_numbers(users=options["users"], spawn_rate=options["spawn_rate"],
+                      duration=parse_duration(options["duration"]), rate=options["rate"],
+                      deadline=options["deadline"], workers=options["workers"])
+    except OptionError as exc:
+        _fail(str(exc))
+
+
+def command_line(url: str, options: dict[str, Any]) -> list[str]:
+    """The options as arguments again (for the load process and the workers it starts)."""
+    args = [url]
+    for param in load.params:
+        if not isinstance(param, click.Option) or param.name is None or param.name not in options:
+            continue
+        value = options[param.name]
+        flag = param.opts[0]
+        if param.is_flag:
+            if value:
+                args.append(flag)
+        elif value is not None:
+            args += [flag, str(value)]
+    return args
+
+
+def _reexecute(url: str, options: dict[str, Any]) -> NoReturn:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, options)]
+    os.execve(sys.executable, argv, {**os.environ, IN_LOAD_PROCESS: "1"})
+
+
+COMMANDS: list[click.Command] = [load]

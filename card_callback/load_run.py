@@ -1,0 +1,162 @@
+"""Inside the load process: build the pool, run Locust (here, as master or as worker), print, write reports."""
+
+from __future__ import annotations
+
+import os
+import secrets as random_source
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from callback_core.errors import CardCallbackError
+from callback_core.secrets import load_secret
+from callback_core.spec import Contract, bundled_spec_path
+from card_callback.load import EXIT_UNTESTED, IN_LOAD_PROCESS, command_line
+from contract_tests.load import locust_adapter
+from contract_tests.load.judging import conclude
+from contract_tests.load.pool import build_pool
+from contract_tests.load.report import (
+    Progress,
+    Stopped,
+    build_report,
+    format_html,
+    format_json,
+    format_progress,
+    format_start,
+    format_summary,
+)
+from contract_tests.load.settings import LoadSettings, parse_duration
+from contract_tests.load.stats import Recorder
+from contract_tests.runner import document_sha256
+
+WORKER_EXIT_TIMEOUT = 30.0
+
+
+def run_load(url: str, **options: Any) -> int:
+    try:
+        settings, path = _settings(url, options)
+    except CardCallbackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_UNTESTED
+    try:
+        if options["worker"]:
+            return _worker(settings, options)
+        return _drive(settings, url, options)
+    except CardCallbackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_UNTESTED
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        return 130
+
+
+def _settings(url: str, options: dict[str, Any]) -> tuple[LoadSettings, Path]:
+    path: Path = options["spec_path"] or bundled_spec_path()
+    secret = load_secret(os.environ, options["hmac_secret_file"])
+    contract = Contract.from_file(path)
+    users = options["users"]
+    settings = LoadSettings(
+        url=url, contract=contract, spec_sha256=document_sha256(path.read_bytes()),
+        seed=options["seed"] if options["seed"] is not None else random_source.randbits(32),
+        users=users, spawn_rate=options["spawn_rate"] or float(max(users, 1)),
+        duration=parse_duration(options["duration"]), rate=options["rate"], deadline=options["deadline"],
+        secret=secret, workers=options["workers"], strict=options["strict"],
+    ).validate()
+    return settings, path
+
+
+def _built_sender(settings: LoadSettings, size: int) -> locust_adapter.Sender:
+    pool = build_pool(settings.contract, seed=settings.seed, size=size)
+    return locust_adapter.Sender(settings, deque(pool), Recorder())
+
+
+def _worker(settings: LoadSettings, options: dict[str, Any]) -> int:
+    size = options["pool_size"] or settings.pool_size(max(1, settings.workers))
+    sender = _built_sender(settings, size)
+    click.echo(f"worker: {size} unique callbacks built; joining {options['master_host']}:{options['master_port']}")
+    locust_adapter.serve_worker(settings, sender, options["master_host"], options["master_port"])
+    return 0
+
+
+def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
+    processes = max(1, settings.workers)
+    pool_size = settings.pool_size(processes)
+    click.echo(format_start(settings, pool_size, processes, remote=options["master"]), nl=False)
+    recorder = Recorder()
+    children: list[subprocess.Popen[bytes]] = []
+    if settings.workers and not options["master"]:
+        port = _free_port()
+        bind: tuple[str, int] | None = ("127.0.0.1", port)
+        children = [_spawn_worker(url, options, port, pool_size) for _ in range(settings.workers)]
+        click.echo(f"  waiting for {settings.workers} local workers to build their pools")
+        sender = None
+    elif options["master"]:
+        host, _, port_text = options["master_bind"].rpartition(":")
+        bind = (host or "*", int(port_text))
+        click.echo(f"  master on {options['master_bind']}: waiting for {settings.workers} workers (--worker)")
+        sender = None
+    else:
+        bind = None
+        sender = _built_sender(settings, pool_size)
+        recorder = sender.recorder
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    stopped: Stopped | None = None
+    try:
+        for event in locust_adapter.run(settings, recorder, sender, master_bind=bind,
+                                        expected_workers=settings.workers, workers_gone=lambda: _exited(children)):
+            if isinstance(event, Progress):
+                click.echo(format_progress(event), nl=False)
+                sys.stdout.flush()
+            else:
+                stopped = event
+    finally:
+        _reap(children)
+    if stopped is None:
+        click.echo("error: the run ended without stopping", err=True)
+        return EXIT_UNTESTED
+    conclusion = conclude(settings, recorder, stopped.started, stopped.stopped)
+    report = build_report(settings, conclusion, recorder, stopped, started_at, pool_size * processes)
+    click.echo(format_summary(report), nl=False)
+    for path, render in ((options["json_path"], format_json), (options["html_path"], format_html)):
+        if path is not None:
+            path.write_text(render(report), encoding="utf-8")
+            click.echo(f"wrote {path}")
+    return report.verdict.exit_code
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn_worker(url: str, options: dict[str, Any], port: int, pool_size: int) -> subprocess.Popen[bytes]:
+    worker_options = {**options, "workers": 0, "master": False, "worker": True, "master_host": "127.0.0.1",
+                      "master_port": port, "pool_size": pool_size, "html_path": None, "json_path": None}
+    argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, worker_options)]
+    # The secret travels in the environment (or as the file's path), never on a command line.
+    return subprocess.Popen(argv, env={**os.environ, IN_LOAD_PROCESS: "1"}, stdout=subprocess.DEVNULL)
+
+
+def _exited(children: list[subprocess.Popen[bytes]]) -> str | None:
+    codes = [child.poll() for child in children]
+    if any(code is not None for code in codes):
+        return f"a local worker exited (codes {codes}) before the run started; its error is above"
+    return None
+
+
+def _reap(children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

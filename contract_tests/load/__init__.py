@@ -1,0 +1,1 @@
+"""Load mode of the contract suite: unique signed callbacks at Vipps's concurrency, each answer judged."""

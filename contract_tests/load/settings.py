@@ -1,0 +1,104 @@
+"""The options of one load run, validated once, and the pool size they call for."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import httpx
+
+from callback_core.spec import Contract
+from contract_tests.errors import OptionError
+
+# Fresh callbacks cost ~90 us each to build before the clock starts: this many take ~20 s and ~60 MB.
+MAX_POOL = 200_000
+# Without --rate a closed loop sends as fast as the PSP answers; a pool for 50 answers/s per user covers a
+# PSP answering in 20 ms, and the report says so when a faster one empties it.
+CLOSED_LOOP_RATE_PER_USER = 50
+SATURATION = 0.9  # the run produced the load when it measured at least this share of the requested rate
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSettings:
+    """One load run's options (`rate` None: each user sends again as soon as it has its answer)."""
+
+    url: str
+    contract: Contract
+    spec_sha256: str
+    seed: int
+    users: int
+    spawn_rate: float
+    duration: float
+    rate: float | None = None
+    deadline: float | None = None  # None: the document's
+    secret: str | None = None
+    workers: int = 0  # local worker processes under a master; 0: one process
+    strict: bool = False
+
+    @property
+    def effective_deadline(self) -> float:
+        return self.deadline if self.deadline is not None else self.contract.deadline_seconds
+
+    @property
+    def timeout(self) -> float:
+        """How long a request waits: past the deadline by a little, so a late answer shows how late."""
+        deadline = self.effective_deadline
+        return deadline + min(2.0, max(0.5, deadline / 2))
+
+    @property
+    def ramp_up(self) -> float:
+        return self.users / self.spawn_rate
+
+    def pool_size(self, processes: int = 1) -> int:
+        """Callbacks each of `processes` builds: enough for the whole run, never more than MAX_POOL."""
+        rate = self.rate if self.rate is not None else self.users * CLOSED_LOOP_RATE_PER_USER
+        needed = math.ceil(rate * (self.duration + self.ramp_up) * 1.1) + self.users
+        return min(MAX_POOL, math.ceil(needed / max(1, processes)))
+
+    def validate(self) -> LoadSettings:
+        try:
+            url = httpx.URL(self.url)
+        except (httpx.InvalidURL, TypeError):
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise OptionError(f"URL must be an absolute http(s) URL, not {self.url!r}")
+        check_numbers(users=self.users, spawn_rate=self.spawn_rate, duration=self.duration, rate=self.rate,
+                      deadline=self.deadline, workers=self.workers)
+        if not 0 <= self.seed < 2**64:
+            raise OptionError(f"--seed must be between 0 and 2**64-1, not {self.seed}")
+        return self
+
+
+def check_numbers(*, users: int, spawn_rate: float | None, duration: float, rate: float | None,
+                  deadline: float | None, workers: int) -> None:
+    """The numeric options, each in range (OptionError with one line otherwise)."""
+    if users < 1:
+        raise OptionError(f"--users must be at least 1, not {users}")
+    if spawn_rate is not None and not (math.isfinite(spawn_rate) and spawn_rate > 0):
+        raise OptionError(f"--spawn-rate must be a positive number of users per second, not {spawn_rate:g}")
+    if not (math.isfinite(duration) and duration > 0):
+        raise OptionError(f"--duration must be positive, not {duration:g} s")
+    ramp_up = users / spawn_rate if spawn_rate else 1.0
+    if ramp_up > duration:
+        # The rate is measured after the ramp-up: a run that is all ramp-up cannot show the requested load.
+        raise OptionError(f"--duration ({duration:g} s) must not be shorter than the ramp-up ({users} users at "
+                          f"{spawn_rate or users:g}/s = {ramp_up:g} s)")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise OptionError(f"--rate must be a positive number of callbacks per second, not {rate:g}")
+    if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
+        raise OptionError(f"--deadline must be a positive number of seconds, not {deadline:g}")
+    if workers < 0:
+        raise OptionError(f"--workers must be 0 (one process) or more, not {workers}")
+
+
+def parse_duration(text: str) -> float:
+    """`60`, `60s`, `2m`, `1h` as seconds; OptionError for anything else."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    raw = text.strip().lower()
+    scale = units.get(raw[-1:], None)
+    number = raw[:-1] if scale is not None else raw
+    try:
+        value = float(number) * (scale or 1.0)
+    except ValueError:
+        raise OptionError(f"--duration must look like 60, 60s, 2m or 1h, not {text!r}") from None
+    return value

@@ -1,0 +1,182 @@
+"""`card-callback load URL` as a process against fixture PSPs and the reference server: the verdicts and reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from fixture_psps import PATH, make_psp
+from load_psps import breaking_under_load, failing_one_in, serialised
+from suite_helpers import serve, write
+
+from callback_core.spec import bundled_spec_path, read_document
+from card_callback.cli import main
+
+CLI = Path(sys.executable).parent / "card-callback"
+CHROMIUM = Path("/usr/bin/chromium")
+# Short numbers that keep the story of a 0.5 s-per-callback PSP at 50 users and a 20 s deadline: the queue
+# (50 x 0.04 s = 2 s) is twice the deadline (1 s), while one at a time (the suite's 4 lanes) takes 0.16 s.
+SERIAL_SECONDS = 0.04
+SHORT_DEADLINE = 1.0
+pytestmark = pytest.mark.e2e
+
+
+def card_callback(*args: str, secret: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CARD_CALLBACK_HMAC_SECRET"}
+    if secret is not None:
+        env["CARD_CALLBACK_HMAC_SECRET"] = secret
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def short_deadline_document(folder: Path) -> Path:
+    """The bundled document with a 2 s x-response-deadline-seconds: the document's deadline, made short."""
+    document = read_document(bundled_spec_path())
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "x-response-deadline-seconds" in operation:
+                operation["x-response-deadline-seconds"] = SHORT_DEADLINE
+    return write(folder / "short-deadline.yaml", yaml.safe_dump(document, sort_keys=False))
+
+
+@contextmanager
+def serial_psp() -> Iterator[str]:
+    """A fresh instance each time: answers a client gave up on still hold the lock after a run."""
+    with serve(serialised(SERIAL_SECONDS)) as base:
+        yield base + PATH
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One process, 50 users, the bundled document and a shorter --deadline; the reports kept."""
+    folder = tmp_path_factory.mktemp("serial")
+    with serial_psp() as url:
+        done = card_callback("load", url, "--users", "50", "--duration", "3s", "--deadline", str(SHORT_DEADLINE),
+                             "--seed", "7", "--json", str(folder / "load.json"), "--html", str(folder / "load.html"))
+    return {"done": done, "json": json.loads((folder / "load.json").read_text()), "html": folder / "load.html"}
+
+
+def test_serialising_psp_passes_the_contract_suite() -> None:
+    with serial_psp() as url:
+        done = card_callback("test", url, "--max-examples", "1", "--seed", "7", "--deadline", str(SHORT_DEADLINE))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_serialising_psp_fails_under_load_naming_the_misses(serial_run: dict[str, Any]) -> None:
+    done, report = serial_run["done"], serial_run["json"]
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert report["verdict"] == "defects"
+    assert report["deadlineMisses"] > 0
+    assert report["latency"]["maxSeconds"] > SHORT_DEADLINE
+    assert report["deadlinePercentile"] < 100
+    assert {error["code"] for error in report["errors"]} == {"CC003"}
+    assert "deadline misses:" in done.stdout and "the deadline falls at p" in done.stdout
+    assert f"missed the {SHORT_DEADLINE:g} s deadline (CC003)" in done.stdout
+
+
+def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(
+    tmp_path: Path, serial_run: dict[str, Any]
+) -> None:
+    """The same verdict as the one-process run, with the same deadline read from the document, not an option."""
+    with serial_psp() as url:
+        done = card_callback("load", url, "--spec", str(short_deadline_document(tmp_path)), "--users", "50",
+                             "--duration", "3s", "--seed", "7", "--workers", "2", "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert report["deadlineSeconds"] == SHORT_DEADLINE and report["requested"]["workers"] == 2
+    assert report["deadlineMisses"] > 0
+    one_process = serial_run["json"]
+    assert (report["verdict"], report["exitCode"]) == (one_process["verdict"], one_process["exitCode"])
+    assert {e["code"] for e in report["errors"]} == {e["code"] for e in one_process["errors"]} == {"CC003"}
+
+
+@pytest.mark.browser
+def test_html_report_shows_latency_against_the_deadline_in_chromium(serial_run: dict[str, Any]) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"])
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(serial_run["html"].as_uri())
+            chart = page.locator("svg#latency-chart")
+            expect(chart).to_be_visible()
+            expect(chart.locator("polyline[data-series=p99]")).to_have_count(1)
+            deadline = chart.locator("#deadline-line")
+            expect(deadline).to_be_visible()
+            expect(chart.locator("#deadline-label")).to_have_text(f"deadline {SHORT_DEADLINE:g} s")
+            # The deadline line sits below the p99 line's highest point: the misses are visible.
+            box = deadline.bounding_box()
+            top_of_p99 = chart.locator("polyline[data-series=p99]").bounding_box()
+            assert box is not None and top_of_p99 is not None and top_of_p99["y"] < box["y"]
+            expect(page.locator("#errors")).to_contain_text("CC003")
+            assert requests == [serial_run["html"].as_uri()]  # self-contained: nothing fetched
+        finally:
+            browser.close()
+
+
+def test_psp_answering_500_to_one_in_a_hundred_fails(tmp_path: Path) -> None:
+    with serve(failing_one_in(100)) as base:
+        done = card_callback("load", base + PATH, "--users", "20", "--rate", "300", "--duration", "2s", "--seed", "3",
+                             "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 1, done.stdout + done.stderr
+    errors = {error["code"]: error for error in report["errors"]}
+    assert errors["CC002"]["title"] == "answered 500 to a valid callback"
+    assert errors["CC002"]["count"] == report["requests"] // 100
+
+
+def test_psp_breaking_the_answer_schema_under_load_fails(tmp_path: Path) -> None:
+    with serve(breaking_under_load(5)) as base:
+        done = card_callback("load", base + PATH, "--users", "30", "--duration", "2s", "--seed", "3",
+                             "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [e["code"] for e in report["errors"]] == ["CC001"]
+    assert "does not match the response schema" in report["errors"][0]["title"]
+    assert report["outcomes"]["invalid answer"] == report["errors"][0]["count"]
+
+
+def test_a_rate_the_generator_cannot_produce_exits_2_with_the_reason(tmp_path: Path) -> None:
+    with serve(make_psp()) as base:
+        done = card_callback("load", base + PATH, "--users", "1", "--rate", "3000", "--duration", "1s",
+                             "--seed", "3", "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert report["verdict"] == "untested" and report["errors"] == []
+    assert any("could not produce the load" in reason and "below 90% of the requested 3000/s" in reason
+               for reason in report["reasons"]), report["reasons"]
+
+
+def test_an_unreachable_url_exits_2_early_saying_it_tested_nothing() -> None:
+    done = card_callback("load", "http://127.0.0.1:9/callback", "--users", "5", "--duration", "30s", "--seed", "3",
+                         timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tested nothing: no callback got an answer" in done.stdout
+    assert "Connection refused" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--master", "--worker"], "--master and --worker exclude each other"),
+    (["--master"], "--master needs --workers K"),
+    (["--users", "0"], "--users must be at least 1"),
+    (["--duration", "soon"], "--duration must look like 60, 60s, 2m or 1h"),
+    (["--users", "100", "--spawn-rate", "10", "--duration", "5s"], "must not be shorter than the ramp-up"),
+])
+def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
+    # Checked before the load process starts (so in-process here: a valid command line would replace pytest).
+    done = CliRunner().invoke(main, ["load", "http://127.0.0.1:9/callback", *args])
+    assert done.exit_code == 2
+    assert message in done.stderr and done.stderr.count("\n") == 1
