@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -193,6 +194,11 @@ def format_json(report: LoadReport) -> str:
 
 
 _W, _H, _PAD = 760, 300, 50
+_LOG_FLOOR = 0.001  # 1 ms, the bottom of the chart's log scale
+
+
+def _tick(seconds: float) -> str:
+    return f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
 
 
 def _chart(report: LoadReport) -> str:
@@ -204,23 +210,30 @@ def _chart(report: LoadReport) -> str:
     def x(offset: float) -> float:
         return _PAD + (_W - 2 * _PAD) * offset / span
 
+    # A log scale: answers in milliseconds and a deadline in tens of seconds must both be readable.
+    floor = _LOG_FLOOR
+    span_log = math.log10(top / floor)
+
     def y(value: float) -> float:
-        return _H - _PAD - (_H - 2 * _PAD) * value / top
+        return _H - _PAD - (_H - 2 * _PAD) * math.log10(max(value, floor) / floor) / span_log
 
     def line(name: str, values: list[tuple[int, float]], color: str) -> str:
         points = " ".join(f"{x(o):.1f},{y(v):.1f}" for o, v in values)
         return f'<polyline class="series" data-series="{name}" fill="none" stroke="{color}" points="{points}"/>'
 
     dy = y(report.deadline)
-    ticks = "".join(f'<text x="{_PAD - 6}" y="{y(top * i / 4) + 4:.1f}" text-anchor="end">{top * i / 4:.2f}</text>'
-                    for i in range(5))
-    ticks += "".join(f'<text x="{x(span * i / 4):.1f}" y="{_H - _PAD + 14}" text-anchor="middle">{span * i / 4:.0f}'
-                     '</text>' for i in range(5))
+    decades = [floor * 10**i for i in range(int(span_log) + 1)]
+    ticks = "".join(f'<text x="{_PAD - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_tick(v)}</text>'
+                    f'<rect x="{_PAD}" y="{y(v):.1f}" width="{_W - 2 * _PAD}" height="1" fill="#eee"/>'
+                    for v in decades)
+    step = max(1, math.ceil(span / 5))  # whole seconds, at most six labels
+    ticks += "".join(f'<text x="{x(t):.1f}" y="{_H - _PAD + 14}" text-anchor="middle">{t}</text>'
+                     for t in range(0, int(span) + 1, step))
     return (
         f'<svg id="latency-chart" role="img" aria-label="latency percentiles per second against the deadline" '
         f'width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" font-size="11" font-family="sans-serif">'
         f'<rect x="{_PAD}" y="{_PAD}" width="{_W - 2 * _PAD}" height="{_H - 2 * _PAD}" fill="#fafafa" stroke="#ccc"/>'
-        f'{ticks}<text x="12" y="{_PAD - 12}">seconds</text>'
+        f'{ticks}<text x="12" y="{_PAD - 12}">latency (log scale)</text>'
         f'<text x="{_W / 2}" y="{_H - 12}" text-anchor="middle">seconds into the run (by the second sent)</text>'
         + line("max", [(s.offset, s.max) for s in seconds], "#bbb")
         + line("p99", [(s.offset, s.p99) for s in seconds], "#d62728")
