@@ -201,3 +201,22 @@ def test_every_broken_callback_is_its_own_attempt(contract: Contract) -> None:
     attempts = [b["authorizationAttemptId"] for b in invalid if str(b.get("authorizationAttemptId")).startswith("id-")]
     assert len(attempts) > 50
     assert len(attempts) == len(set(attempts))
+
+
+@pytest.mark.parametrize("trap", ["trailing newline", "surrounding whitespace", "Arabic-Indic digits"])
+def test_every_patterned_field_gets_the_regex_traps_and_each_is_invalid(contract: Contract, trap: str) -> None:
+    for body in contract.request_examples().values():
+        labels = {m.label: m.body for m in mutations(contract, body)}
+        for field in ("merchantSerialNumber", "maskedCardNumber", "cardIssuedInCountryCode"):
+            if trap == "Arabic-Indic digits" and field == "cardIssuedInCountryCode":
+                continue  # no digits to swap
+            assert f"{field}: {trap}" in labels, (field, sorted(labels))
+            assert contract.request_errors(labels[f"{field}: {trap}"]), (field, trap)
+        if "networkToken" in body:
+            assert f"networkToken.number: {trap}" in labels
+
+
+def test_a_trailing_newline_is_never_taken_for_valid(contract: Contract) -> None:
+    body = contract.request_examples()["tokenCallback"]
+    broken = {m.label: m.body for m in mutations(contract, body)}["merchantSerialNumber: trailing newline"]
+    assert broken["merchantSerialNumber"] == "123456\n"
