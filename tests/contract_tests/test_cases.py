@@ -67,7 +67,8 @@ def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -
                 continue
             assert contract.request_errors(data), probe.label
             assert not leniency.only_lenient_breaks(data), probe.label
-    assert {p.role for p in probes} == set(Role)
+    # Second callbacks and retries are planned from answers, during the run (test_flows.py).
+    assert {p.role for p in probes} == set(Role) - {Role.SECOND_CALLBACK, Role.RETRY}
     lenient = {p.label for p in probes if p.role is Role.INVALID_SHOULD}
     assert "tokenCallback with networkToken.eci: does not match ^[0-9]{1,2}$" in lenient
     assert "tokenCallback with pspReference: shorter than minLength 1" in lenient
