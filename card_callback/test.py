@@ -61,7 +61,8 @@ def _fail(message: str) -> NoReturn:
 @click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True,
               help="Valid callbacks Schemathesis generates (a quarter as many invalid ones).")
 @click.option("--seed", type=int, help="Seed for generation; the same seed gives the same cases (default: random).")
-@click.option("--strict", is_flag=True, help="Treat SHOULD rules (CC007, CC008, Content-Type) as defects.")
+@click.option("--strict", is_flag=True,
+              help="Treat SHOULD rules (CC007, CC008, CC011, Content-Type, a soft-decline loop) as defects.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write a JUnit XML report (a test case per check).")
 @click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
