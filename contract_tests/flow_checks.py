@@ -13,12 +13,12 @@ from callback_core.spec import Contract
 from contract_tests.checks import Context, Finding, judged_by_others
 from contract_tests.models import Answer, Check, Exchange, Role, Severity
 
-CC009 = Check("CC009", "the second callback after a soft decline is answered",
+CC009 = Check("CC009", "soft-decline second callbacks are answered",
               "After every SOFT_DECLINE, the second callback (the same body and authorizationAttemptId, a fresh "
               "cryptogram when the body carries one) gets 200, never a 409 or another 4xx, and a status of "
               "RESERVE, CAPTURE or FAIL. SOFT_DECLINE again loops the user: a warning unless --strict. (A 5xx is "
               "CC002's, a broken 200 body CC001's.)")
-CC010 = Check("CC010", "a user's retry after a FAIL is answered",
+CC010 = Check("CC010", "retries after a FAIL are answered",
               "After a FAIL whose errorCode the catalogue (x-error-codes) does not call non-retryable, the user's "
               "retry (the same pspReference, a new authorizationAttemptId; once with the same card, once with "
               "another) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. (A 5xx "

@@ -65,7 +65,8 @@ def _format_event(event: Event) -> str:
         )
     if isinstance(event, Planned):
         kinds = ", ".join(f"{count} {role}" for role, count in event.by_role)
-        return f"sending {event.total} requests ({kinds})\n"
+        # Follow-ups (second callbacks, retries) are planned from answers, so they come on top.
+        return f"sending {event.total} requests ({kinds}) and the follow-ups their answers ask for\n"
     if isinstance(event, RequestDone):
         return format_progress(event)
     if isinstance(event, SendingStopped):
