@@ -41,6 +41,22 @@ class Flows:
             return [self._retry(exchange, body, other_card=False), self._retry(exchange, body, other_card=True)]
         return []
 
+    def unexpected_cards(self, exchanges: list[Exchange]) -> str | None:
+        """The test cards whose callback did not get the status the card set promises, or None: when a flow is
+        not exercised, this says whether the file or the PSP is to blame."""
+        surprises = []
+        for ex in exchanges:
+            if not (ex.probe.follow and ex.probe.label.startswith("test card") and ex.answer is not None):
+                continue
+            masked = self.contract.request_value(json.loads(ex.probe.body), fields.MASKED_CARD_NUMBER)
+            expected = self.cards.expected(masked[-4:]) if isinstance(masked, str) else None
+            got = answer_value(ex.answer, self.contract, fields.STATUS) if ex.answer.status == 200 else None
+            if expected is not None and got != expected:
+                surprises.append(f"...{masked[-4:]} got {got or ex.answer.status}, not {expected}")
+        if not surprises:
+            return None
+        return f"test cards answered otherwise than {self.cards.source} says: {'; '.join(surprises)}"
+
     def _retryable(self, code: Any) -> bool:
         # The app offers a retry unless the catalogue calls the code non-retryable; a code it does not list
         # is retried too (docs/report-format.md: a refusal then only warns unless --strict).

@@ -142,6 +142,10 @@ def run(
     refused = None if untested else refusals(exchanges)
     if refused:
         notes.append(refused)
+    # A PSP that does not know the built-in cards answers them its usual way: only a file's promise is news.
+    unexpected = None if untested or settings.test_cards is DEFAULT_CARDS else flows.unexpected_cards(exchanges)
+    if unexpected:
+        notes.append(unexpected)
     accepted = any(ex.probe.role in _VALID and ex.answer is not None and ex.answer.status == 200
                    for ex in exchanges)
     ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict)

@@ -122,6 +122,13 @@ def test_a_psp_that_never_soft_declines_leaves_the_second_callback_not_exercised
     assert 'message="not exercised: no callback was answered SOFT_DECLINE' in format_junit(report)
 
 
+def test_test_cards_the_psp_answers_otherwise_are_named(contract: Contract, generate_once: None) -> None:
+    cards = CardTriggers((CardTrigger("7777", "SOFT_DECLINE"), CardTrigger("0051", "FAIL")), "cards.yaml")
+    report = run_against_app(make_psp(), URL, contract, test_cards=cards, max_examples=SWEEP_EXAMPLES)
+    assert outcomes(report)["CC009"] is Outcome.NOT_EXERCISED
+    assert "test cards answered otherwise than cards.yaml says: ...7777 got RESERVE, not SOFT_DECLINE" in report.notes
+
+
 def _refusing(status: int, detail: str) -> Starlette:
     async def refuse(request: Request) -> Response:
         return JSONResponse({"title": "refused", "status": status, "detail": detail}, status_code=status,
