@@ -153,6 +153,16 @@ def test_cc011_does_not_see_card_data_where_there_is_none(
     assert card_data_not_echoed([plain], ctx(contract, strict=True)) == (1, [])
 
 
+@pytest.mark.parametrize("broken", ["0" * 40, "5000000000000000001\n", " 5000000000000000001 "])
+def test_cc011_a_refused_made_up_value_quoted_back_is_not_card_data(
+    contract: Contract, token_callback: dict[str, Any], broken: str
+) -> None:
+    # Many validators quote the value they refuse; Vipps never sends such a token number.
+    body = {**token_callback, "networkToken": {**token_callback["networkToken"], "number": broken}}
+    quoted = exchange(Role.INVALID, body, 400, {"detail": f"{broken!r} does not match '^[0-9]{{1,19}}$'"})
+    assert card_data_not_echoed([quoted], ctx(contract, strict=True))[1] == []
+
+
 def test_cc011_finds_json_escaped_and_percent_encoded_card_data(
     contract: Contract, token_callback: dict[str, Any]
 ) -> None:
