@@ -3,6 +3,7 @@ PSPs whose outcomes vary per attempt pass over seeds 1-10, and a run that never 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -93,9 +94,8 @@ def test_correct_psps_conform_over_seeds_1_to_10(
 ) -> None:
     # Every quirk of a correct PSP the suite must not mistake for a defect, on top of an outcome that varies
     # per attempt (which once failed correct PSPs by chance) or of many soft declines. --strict only ever
-    # raises warnings to defects, so a strict pass is a plain pass too; signing alternates with the seed.
-    for seed in range(1, 11):
-        secret = TEST_SECRET if seed % 2 == 0 else None
+    # raises warnings to defects, so a strict pass is a plain pass too.
+    for seed, secret in itertools.product(range(1, 11), (None, TEST_SECRET)):
         _conforms(run_against_app(make_psp(secret=secret, quirks=quirks), URL, contract, seed=seed, strict=True,
                                   secret=secret, max_examples=SWEEP_EXAMPLES))
 
