@@ -15,13 +15,13 @@ from contract_tests.checks import Context, Finding, judged_by_others
 from contract_tests.models import Answer, Check, Exchange, Role, Severity
 
 CC009 = Check("CC009", "soft-decline second callbacks are answered",
-              "After every SOFT_DECLINE, the second callback (the same body and authorizationAttemptId, a fresh "
+              "After every SOFT_DECLINE, the second callback (the same body and attempt id, a fresh "
               "cryptogram when the body carries one) gets 200, never a 409 or another 4xx, and a status of "
               "RESERVE, CAPTURE or FAIL. SOFT_DECLINE again loops the user: a warning unless --strict. (A 5xx is "
               "CC002's, a broken 200 body CC001's.)")
 CC010 = Check("CC010", "retries after a FAIL are answered",
-              "After a FAIL whose errorCode the catalogue (x-error-codes) does not call non-retryable, the user's "
-              "retry (the same pspReference, a new authorizationAttemptId; once with the same card, once with "
+              "After a FAIL whose error code the catalogue (x-error-codes) does not call non-retryable, the user's "
+              "retry (the same payment reference, a new attempt id; once with the same card, once with "
               "another) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. (A 5xx "
               "is CC002's, a broken 200 body CC001's.)")
 CC011 = Check("CC011", "card data is never echoed",
@@ -33,7 +33,7 @@ FLOW_CHECKS = (CC009, CC010, CC011)
 NOT_EXERCISED = {
     CC009.code: "no callback was answered SOFT_DECLINE, so no second callback was sent; name a card this PSP "
                 "soft-declines with --test-cards FILE",
-    CC010.code: "no callback was answered FAIL with a retryable errorCode, so no retry was sent; name a card this "
+    CC010.code: "no callback was answered FAIL with a retryable error code, so no retry was sent; name a card this "
                 "PSP declines with --test-cards FILE",
     CC011.code: "no callback carried card data of the document's x-card-data fields long enough to recognise",
 }
@@ -93,7 +93,7 @@ def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[F
         listed = ctx.contract.error_code(code) is not None
         # A code the catalogue does not list: the app offers the retry, but the PSP may have meant it final.
         severity = Severity.DEFECT if listed or ctx.strict else Severity.WARNING
-        why = "" if listed else f" (errorCode {code} is not in x-error-codes; the app treats it as retryable)"
+        why = "" if listed else f" (error code {code} is not in x-error-codes; the app treats it as retryable)"
         card = _SAME_CARD if _SAME_CARD in ex.probe.label else _OTHER_CARD
         if ex.answer.status != 200:  # a 200 whose body is broken is CC001's
             findings.append(Finding(f"a user's retry after FAIL with {card} was answered {ex.answer.status}, not "
@@ -113,9 +113,9 @@ def _replayed(retries: list[Exchange], ctx: Context) -> Iterator[Finding]:
     if not isinstance(reference, str) or not reference:
         return  # two identical FAILs are an ordinary outcome; only the reused reference proves the replay
     if all(ex.answer is not None and ex.answer.body == first.answer.body for ex in retries):
-        yield Finding("a user's retry after FAIL got the first attempt's answer again, networkTransactionReference "
-                      "and all", f"first attempt and both retries answered {_snippet(first.answer.body)}",
-                      (first, *retries))
+        yield Finding("a user's retry after FAIL got the first attempt's answer again, network transaction "
+                      "reference and all", f"first attempt and both retries answered {_snippet(first.answer.body)} "
+                      f"(network transaction reference {reference})", (first, *retries))
 
 
 def card_data_not_echoed(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
