@@ -21,9 +21,9 @@ CC009 = Check("CC009", "soft-decline second callbacks are answered",
               "CC002's, a broken 200 body CC001's.)")
 CC010 = Check("CC010", "retries after a FAIL are answered",
               "After a FAIL whose error code the catalogue (x-error-codes) does not call non-retryable, the user's "
-              "retry (the same payment reference, a new attempt id; once with the same card, once with "
-              "another) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. (A 5xx "
-              "is CC002's, a broken 200 body CC001's.)")
+              "retry (the same payment reference, a new attempt id; with the same card, then with another when "
+              "that fails too) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. "
+              "(A 5xx is CC002's, a broken 200 body CC001's.)")
 CC011 = Check("CC011", "card data is never echoed",
               "No answer, of any status, contains a card-data value (x-card-data in the document: the token "
               "number, the cryptogram, the encrypted PAN) of the callback it answers (a SHOULD: a warning unless "
@@ -38,7 +38,7 @@ NOT_EXERCISED = {
     CC011.code: "no callback carried card data of the document's x-card-data fields long enough to recognise",
 }
 MIN_ECHO_LENGTH = 6  # shorter card values ("0", "12") would be found by chance in any answer
-_SAME_CARD, _OTHER_CARD = "the same card", "another card"
+SAME_CARD, OTHER_CARD = "the same card", "another card"  # in a retry's label
 
 
 def answer_value(answer: Answer, contract: Contract, role: str) -> Any:
@@ -94,7 +94,7 @@ def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[F
         # A code the catalogue does not list: the app offers the retry, but the PSP may have meant it final.
         severity = Severity.DEFECT if listed or ctx.strict else Severity.WARNING
         why = "" if listed else f" (error code {code} is not in x-error-codes; the app treats it as retryable)"
-        card = _SAME_CARD if _SAME_CARD in ex.probe.label else _OTHER_CARD
+        card = SAME_CARD if SAME_CARD in ex.probe.label else OTHER_CARD
         if ex.answer.status != 200:  # a 200 whose body is broken is CC001's
             findings.append(Finding(f"a user's retry after FAIL with {card} was answered {ex.answer.status}, not "
                                     "200: the user cannot pay" + why, _snippet(ex.answer.body), (first, ex), severity))

@@ -11,7 +11,7 @@ from typing import Any
 from callback_core import fields
 from contract_tests.cards import CardTriggers
 from contract_tests.cases import Planner, encode
-from contract_tests.flow_checks import answer_value
+from contract_tests.flow_checks import OTHER_CARD, SAME_CARD, answer_value
 from contract_tests.models import Exchange, Probe, Role
 
 
@@ -24,21 +24,25 @@ class Flows:
         self.cards = cards
 
     def follow_up(self, exchange: Exchange) -> list[Probe]:
-        """Nothing, unless a callback marked to be followed got 200 with SOFT_DECLINE or a retryable FAIL."""
+        """What the user and Vipps MobilePay do next: the second callback after a SOFT_DECLINE, a retry with the
+        same card after a retryable FAIL, and when that retry fails too, one with another card."""
         answer, probe = exchange.answer, exchange.probe
-        if not probe.follow or answer is None or answer.status != 200:
-            return []
-        try:
-            body = json.loads(probe.body)
-        except ValueError:
-            return []
-        if not isinstance(body, dict):
+        if answer is None or answer.status != 200:
             return []
         status = answer_value(answer, self.contract, fields.STATUS)
+        failed = status == "FAIL" and self._retryable(answer_value(answer, self.contract, fields.ERROR_CODE))
+        if probe.role is Role.RETRY and probe.after is not None and SAME_CARD in probe.label:
+            # Only a user whose retry failed again tries another card; one whose payment went through is done,
+            # and a PSP may rightly refuse a further attempt at a payment it has reserved.
+            origin = _object(probe.after.probe.body)
+            return [self._retry(probe.after, origin, other_card=True)] if failed and origin is not None else []
+        body = _object(probe.body) if probe.follow else None
+        if body is None:
+            return []
         if status == "SOFT_DECLINE":
             return [self._second_callback(exchange, body)]
-        if status == "FAIL" and self._retryable(answer_value(answer, self.contract, fields.ERROR_CODE)):
-            return [self._retry(exchange, body, other_card=False), self._retry(exchange, body, other_card=True)]
+        if failed:
+            return [self._retry(exchange, body, other_card=False)]
         return []
 
     def unexpected_cards(self, exchanges: list[Exchange]) -> str | None:
@@ -73,7 +77,7 @@ class Flows:
         retry = self._valid_change(retry, self.planner.new_cryptogram)
         if other_card:
             retry = self._valid_change(retry, self._other_card)
-        card = "another card" if other_card else "the same card"
+        card = OTHER_CARD if other_card else SAME_CARD
         return Probe(f"retry after FAIL to {first.probe.label}, with {card}", Role.RETRY, encode(retry), after=first)
 
     def _valid_change(self, body: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -100,3 +104,11 @@ class Flows:
             digest = hashlib.sha256(self.planner.new_id().encode()).digest()
             changed |= fields.set_at(body, pan.pointer, base64.urlsafe_b64encode(digest).decode().rstrip("="))
         return changed
+
+
+def _object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

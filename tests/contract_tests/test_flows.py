@@ -49,11 +49,22 @@ def test_a_pan_callback_gets_the_same_body_again(contract: Contract) -> None:
     assert json.loads(second.body) == pan
 
 
-def test_a_retryable_fail_gets_two_retries_of_the_same_payment(
+def followed(probe: Probe, answer: Any) -> Exchange:
+    reply = Answer(200, (("content-type", "application/json"),), json.dumps(answer).encode())
+    return Exchange(probe, Outgoing("POST", "http://psp.test/cb", (), probe.body), reply, 0.01)
+
+
+def test_a_retryable_fail_gets_the_users_retries_of_the_same_payment(
     contract: Contract, token_callback: dict[str, Any]
 ) -> None:
-    first = answered(token_callback, {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"})
-    same, other = flows(contract).follow_up(first)
+    fail = {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"}
+    first = answered(token_callback, fail)
+    plan = flows(contract)
+    [same] = plan.follow_up(first)
+    # The same card failed again: the user tries another card. Had it gone through, the user would stop.
+    [other] = plan.follow_up(followed(same, fail))
+    assert plan.follow_up(followed(same, {"status": "RESERVE"})) == []
+    assert plan.follow_up(followed(other, fail)) == []
     for retry in (same, other):
         body = json.loads(retry.body)
         assert retry.role is Role.RETRY and retry.after is first
@@ -61,6 +72,7 @@ def test_a_retryable_fail_gets_two_retries_of_the_same_payment(
         assert body["authorizationAttemptId"] != token_callback["authorizationAttemptId"]
         assert body["networkToken"]["cryptogram"] != token_callback["networkToken"]["cryptogram"]
         assert contract.request_errors(body) == []
+    assert json.loads(same.body)["authorizationAttemptId"] != json.loads(other.body)["authorizationAttemptId"]
     assert json.loads(same.body)["maskedCardNumber"] == token_callback["maskedCardNumber"]
     other_card = json.loads(other.body)
     assert other_card["maskedCardNumber"][-4:] not in {"1234", *(c.last4 for c in DEFAULT_CARDS.cards)}
@@ -83,7 +95,7 @@ def test_an_error_code_the_catalogue_does_not_list_is_retried(
     contract: Contract, token_callback: dict[str, Any]
 ) -> None:
     first = answered(token_callback, {"status": "FAIL", "errorCode": "PSP-77", "errorMessage": "Declined"})
-    assert len(flows(contract).follow_up(first)) == 2
+    assert [p.role for p in flows(contract).follow_up(first)] == [Role.RETRY]
 
 
 def test_test_cards_are_followed_and_labelled_with_what_they_promise(contract: Contract) -> None:
