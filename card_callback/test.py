@@ -14,6 +14,7 @@ import click
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.spec import Contract, bundled_spec_path
+from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RunFinished
 from contract_tests.files import format_json_report, format_junit
 from contract_tests.models import Report
@@ -60,13 +61,18 @@ def _fail(message: str) -> NoReturn:
 @click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True,
               help="Valid callbacks Schemathesis generates (a quarter as many invalid ones).")
 @click.option("--seed", type=int, help="Seed for generation; the same seed gives the same cases (default: random).")
-@click.option("--strict", is_flag=True, help="Treat SHOULD rules (CC007, CC008, Content-Type) as defects.")
+@click.option("--strict", is_flag=True,
+              help="Treat SHOULD rules (CC007, CC008, CC011, Content-Type, a soft-decline loop) as defects.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write a JUnit XML report (a test case per check).")
 @click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write the JSON report (docs/report-format.md).")
 @click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
+@click.option("--test-cards", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML or JSON naming this PSP's test cards (last four digits -> status), so the run reaches "
+                   "SOFT_DECLINE and FAIL and follows them (default: the reference server's cards; see "
+                   "examples/test-cards.yaml).")
 def test(url: str, **options: Any) -> None:
     """Test the PSP callback endpoint at URL against the contract.
 
@@ -89,6 +95,7 @@ def run_suite(
     junit_xml: Path | None,
     json_report: Path | None,
     hmac_secret_file: Path | None,
+    test_cards: Path | None,
 ) -> Report:
     path = spec_path or bundled_spec_path()
     for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
@@ -98,10 +105,11 @@ def run_suite(
         secret = load_secret(os.environ, hmac_secret_file)
         raw = path.read_bytes() if path.is_file() else b""
         contract = Contract.from_file(path)
+        cards = DEFAULT_CARDS if test_cards is None else CardTriggers.from_file(test_cards, contract.statuses)
         settings = Settings(
             url=url, contract=contract, spec_sha256=document_sha256(raw),
             seed=seed if seed is not None else random_source.randbits(32), deadline=deadline,
-            max_examples=max_examples, strict=strict, secret=secret,
+            max_examples=max_examples, strict=strict, secret=secret, test_cards=cards,
         ).validate()
     except CardCallbackError as exc:
         _fail(str(exc))

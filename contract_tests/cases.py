@@ -11,16 +11,12 @@ from typing import Any
 
 from callback_core import fields
 from callback_core.spec import Contract
+from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
 from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations
 
-# The shared test cards (last four digits): CAPTURE, FAIL 51, FAIL 43, SOFT_DECLINE. A PSP that does not know
-# them answers its usual way; the callbacks are valid either way. The slow-issuer card (0091) is left out: a PSP
-# that simulates it answers just before the deadline by design, which would add ~15 s to every run and judge
-# nothing the deadline check does not already judge on every request.
-TEST_CARDS = ("0002", "0051", "0043", "3000")
 # Fields the public changelog announces for a later revision; a PSP must ignore them until then.
 FUTURE_FIELDS: dict[str, Any] = {
     "amount": {"value": 49900, "currency": "NOK"},
@@ -34,6 +30,9 @@ REPEATS = 2  # callbacks sent twice, identically
 # broke can overlap the first try, and a PSP that checks "seen before?" and stores later authorizes twice.
 AT_ONCE_GROUPS = 2
 AT_ONCE_COPIES = 4
+# Generated callbacks whose SOFT_DECLINE or FAIL the suite follows (besides the examples and the test cards):
+# enough for a PSP whose outcome varies per attempt to show its flows, few enough to keep runs short.
+FOLLOWED_GENERATED = 4
 
 TAMPERS = (
     Tamper.UNSIGNED,
@@ -57,7 +56,10 @@ def encode(data: Any) -> bytes:
 class Planner:
     """Builds the probes of one run; `new_id` makes the fresh identifiers every callback carries."""
 
-    def __init__(self, contract: Contract, generated: Generated, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, contract: Contract, generated: Generated, new_id: Callable[[], str], cards: CardTriggers = DEFAULT_CARDS
+    ) -> None:
+        self.cards = cards
         self.contract = contract
         self.generated = generated
         self.new_id = new_id
@@ -156,19 +158,21 @@ class Planner:
 
     def valid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
-            yield from self._valid(f"document example {name}", body)
+            yield from self._valid(f"document example {name}", body, follow=True)
         base = self._base()
-        for last4 in TEST_CARDS:
-            card = self.with_card(base, last4)
+        for test_card in self.cards.cards:
+            card = self.with_card(base, test_card.last4)
             if card is not None:
-                yield from self._valid(f"test card ...{last4}", card)
+                yield from self._valid(f"test card ...{test_card.last4} ({test_card.status} expected)", card,
+                                       follow=True)
         for index, body in enumerate(self.generated.valid, 1):
-            yield from self._valid(f"generated callback #{index}", self.clean(body))
+            yield from self._valid(f"generated callback #{index}", self.clean(body),
+                                   follow=index <= FOLLOWED_GENERATED)
 
-    def _valid(self, label: str, body: Mapping[str, Any]) -> Iterator[Probe]:
+    def _valid(self, label: str, body: Mapping[str, Any], *, follow: bool = False) -> Iterator[Probe]:
         fresh = self.fresh(body)
         if self.contract.is_valid_request(fresh):  # e.g. a test card the document's pattern does not admit
-            yield Probe(label=label, role=Role.VALID, body=encode(fresh))
+            yield Probe(label=label, role=Role.VALID, body=encode(fresh), follow=follow)
 
     def invalid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
@@ -261,7 +265,8 @@ class Planner:
             if tamper in (Tamper.BODY_CHANGED, Tamper.BODY_CHANGED_REHASHED):
                 # The attacker's edit: the same attempt, now for the card that captures at once.
                 masked = str(self.contract.request_value(body, fields.MASKED_CARD_NUMBER) or "")
-                changed = self.with_card(body, TEST_CARDS[0] if not masked.endswith(TEST_CARDS[0]) else "1234")
+                first = self.cards.cards[0].last4
+                changed = self.with_card(body, first if not masked.endswith(first) else self.cards.plain_card())
                 if changed is None:  # no card number to change: change the payment reference instead
                     changed = copy.deepcopy(body)
                     self.new_reference(changed)

@@ -40,6 +40,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "deadlineSeconds": report.deadline,
         },
         "notes": list(report.notes),
+        "notExercised": [r.check.code for r in report.not_exercised],
         "checks": [
             {
                 "code": r.check.code,
@@ -99,7 +100,7 @@ def _exchange(ex: Exchange) -> dict[str, Any]:
 def format_junit(report: Report) -> str:
     """JUnit XML: one test case per check; a failed check carries every failure with its reproduction."""
     failed = sum(r.outcome is Outcome.FAILED for r in report.results)
-    skipped = sum(r.outcome is Outcome.SKIPPED for r in report.results)
+    skipped = sum(r.outcome in (Outcome.SKIPPED, Outcome.NOT_EXERCISED) for r in report.results)
     suites = ET.Element("testsuites", name="card-callback contract suite", tests=str(len(report.results)),
                         failures=str(failed), errors="0", skipped=str(skipped), time=f"{report.duration:.3f}")
     suite = ET.SubElement(suites, "testsuite", name="card-callback contract", tests=str(len(report.results)),
@@ -108,7 +109,8 @@ def format_junit(report: Report) -> str:
     props = ET.SubElement(suite, "properties")
     properties = [("target", report.target), ("seed", str(report.seed)), ("document.sha256", report.spec_sha256),
                   ("verdict", report.verdict.value), ("signed", str(report.signed).lower()),
-                  ("strict", str(report.strict).lower()), ("deadlineSeconds", f"{report.deadline:g}")]
+                  ("strict", str(report.strict).lower()), ("deadlineSeconds", f"{report.deadline:g}"),
+                  ("notExercised", ",".join(r.check.code for r in report.not_exercised))]
     if report.latency is not None:
         properties += [("latency.p50Seconds", f"{report.latency.p50:.6f}"),
                        ("latency.p95Seconds", f"{report.latency.p95:.6f}"),
@@ -126,6 +128,9 @@ def format_junit(report: Report) -> str:
             element.text = _clean("".join(format_failure(f) for f in defects))
         elif result.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=result.reason or "skipped")
+        elif result.outcome is Outcome.NOT_EXERCISED:
+            # JUnit has no such outcome; a skip that says so keeps it from counting as a pass.
+            ET.SubElement(case, "skipped", message=f"not exercised: {result.reason or ''}".rstrip(": "))
         if warnings:
             out = ET.SubElement(case, "system-out")
             out.text = _clean("".join(format_failure(f) for f in warnings))

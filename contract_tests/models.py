@@ -20,6 +20,8 @@ class Role(StrEnum):
     TAMPERED = "tampered"  # a valid callback whose signature is missing or wrong
     STALE = "stale"  # a valid callback signed with an X-Ms-Date older than the allowed skew
     AT_ONCE = "at-once"  # the identical callback sent several times at the same moment, then once more
+    SECOND_CALLBACK = "second-callback"  # after a SOFT_DECLINE: the same attempt again, a fresh cryptogram
+    RETRY = "retry"  # after a retryable FAIL: the user's new attempt at the same payment
 
 
 class Tamper(StrEnum):
@@ -51,6 +53,8 @@ class Probe:
     signed_body: bytes | None = None  # the body the signature covers, when it is not `body`
     group: str | None = None  # ties the requests a check compares (baseline/extended, repeat)
     at_once: bool = False  # sent together with the group's other at-once probes, not after them
+    follow: bool = False  # the suite follows its answer as Vipps would (second callback, retries)
+    after: Exchange | None = None  # for a follow-up: the exchange whose answer asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
     WARNING = "warning"
     SKIPPED = "skipped"
+    # The run never reached what the check judges (e.g. no SOFT_DECLINE to follow): not a pass.
+    NOT_EXERCISED = "not-exercised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,7 @@ class CheckResult:
     outcome: Outcome
     judged: int
     failures: tuple[Failure, ...] = ()
-    reason: str | None = None  # why it was skipped
+    reason: str | None = None  # why it was skipped or not exercised
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +197,7 @@ class Report:
     @property
     def failures(self) -> tuple[Failure, ...]:
         return tuple(f for r in self.results for f in r.failures)
+
+    @property
+    def not_exercised(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.outcome is Outcome.NOT_EXERCISED)

@@ -154,6 +154,8 @@ def _candidates(contract: Contract, schema: Mapping[str, Any], body: Mapping[str
                 yield Mutation(f"{where}: wrong type ({type(wrong).__name__})", _with(body, path, name, wrong))
             for label, value in _value_breaks(resolved):
                 yield Mutation(f"{where}: {label}", _with(body, path, name, value))
+            for label, value in _regex_traps(resolved, parent.get(name)):
+                yield Mutation(f"{where}: {label}", _with(body, path, name, value))
     yield from _switched_instrument(contract, schema, body)
 
 
@@ -174,6 +176,18 @@ def _value_breaks(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     max_length = schema.get("maxLength")
     if isinstance(max_length, int):
         yield f"longer than maxLength {max_length}", "9" * (max_length + 1)
+
+
+def _regex_traps(schema: Mapping[str, Any], value: Any) -> Iterator[tuple[str, str]]:
+    """The valid value in the shapes a hand-written pattern check lets through: Python's `re.match("^...$")`
+    accepts a trailing newline, a strip() before the check hides whitespace, `\\d` takes any script's digits.
+    `mutations` keeps only those the document's own validator refuses."""
+    if not (isinstance(schema.get("pattern"), str) and isinstance(value, str) and value):
+        return
+    yield "trailing newline", value + "\n"
+    yield "surrounding whitespace", f" {value} "
+    if any(ch in "0123456789" for ch in value):
+        yield "Arabic-Indic digits", value.translate({ord("0") + d: 0x0660 + d for d in range(10)})
 
 
 def _switched_instrument(

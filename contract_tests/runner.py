@@ -19,8 +19,10 @@ import httpx
 
 from callback_core.spec import Contract
 from contract_tests.auth import prepare
+from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.cases import Planner
-from contract_tests.checks import CHECKS, JUDGES, NEEDS_SECRET, Context, Finding, outcome_of
+from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_ACCEPTED, NEEDS_SECRET, NOT_EXERCISED
+from contract_tests.checks import Context, Finding, outcome_of
 from contract_tests.errors import OptionError, TransportError
 from contract_tests.events import (
     CheckFinished,
@@ -31,8 +33,10 @@ from contract_tests.events import (
     RunStarted,
     SendingStopped,
 )
+from contract_tests.flows import Flows
 from contract_tests.generation import generate
 from contract_tests.models import (
+    Answer,
     CheckResult,
     Exchange,
     Failure,
@@ -49,6 +53,7 @@ DEFAULT_MAX_EXAMPLES = 100
 STOP_AFTER_LATE = 3  # a PSP this slow would only make the run last minutes more; the defect is plain
 STOP_AFTER_FAILED_CONNECTIONS = 3  # consecutive: the endpoint is gone
 LANES = 4  # requests in flight at once (see _send_all)
+_VALID = (Role.VALID, Role.BASELINE)  # callbacks planned valid (follow-ups are judged by their own checks)
 
 
 def document_sha256(raw: bytes) -> str:
@@ -67,6 +72,7 @@ class Settings:
     max_examples: int = DEFAULT_MAX_EXAMPLES
     strict: bool = False
     secret: str | None = None
+    test_cards: CardTriggers = DEFAULT_CARDS
 
     @property
     def effective_deadline(self) -> float:
@@ -101,7 +107,9 @@ def run(
                      settings.max_examples, settings.strict, signed)
     generated = generate(contract, seed=settings.seed, max_examples=settings.max_examples,
                          invalid_examples=max(5, settings.max_examples // 4))
-    probes = Planner(contract, generated, new_id).plan(signed=signed)
+    planner = Planner(contract, generated, new_id, cards=settings.test_cards)
+    probes = planner.plan(signed=signed)
+    flows = Flows(planner, settings.test_cards)
     yield Planned(len(probes), tuple(Counter(p.role.value for p in probes).items()))
 
     # Give a late answer a little time so the report can say how late, without waiting for ever.
@@ -109,7 +117,7 @@ def run(
     notes: list[str] = []
     done: dict[int, Exchange] = {}
     late = failed_in_a_row = 0
-    for index, exchange in _send_all(probes, settings, transport, timeout, now, timer):
+    for index, exchange in _send_all(probes, settings, transport, timeout, now, timer, flows.follow_up):
         done[index] = exchange
         is_late = exchange.timed_out or exchange.elapsed > deadline
         yield RequestDone(len(done), len(probes), exchange, is_late)
@@ -131,6 +139,15 @@ def run(
         yield SendingStopped(len(exchanges), len(probes), (notes or [untested or ""])[0])
     if untested:
         notes.append(untested)
+    refused = None if untested else refusals(exchanges)
+    if refused:
+        notes.append(refused)
+    # A PSP that does not know the built-in cards answers them its usual way: only a file's promise is news.
+    unexpected = None if untested or settings.test_cards is DEFAULT_CARDS else flows.unexpected_cards(exchanges)
+    if unexpected:
+        notes.append(unexpected)
+    accepted = any(ex.probe.role in _VALID and ex.answer is not None and ex.answer.status == 200
+                   for ex in exchanges)
     ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict)
     results = []
     for check in CHECKS:
@@ -139,14 +156,20 @@ def run(
         elif check.code in NEEDS_SECRET and not signed:
             result = CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given "
                                  "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")
+        elif check.code in NEEDS_ACCEPTED and not accepted:
+            result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: no valid callback was accepted (200), "
+                                 "and refusing everything is no evidence of validation (see CC001)")
         else:
             judged, findings = JUDGES[check.code](exchanges, ctx)
             failures = _group(check.code, findings)
-            reason = None if judged else (
-                f"not reached: {notes[0]}" if notes
-                else "nothing to judge: the requests it needs got no usable answer (see the other checks)"
-            )
-            result = CheckResult(check, outcome_of(findings, judged), judged, failures, reason)
+            if not judged and check.code in NOT_EXERCISED and len(exchanges) == len(probes):  # not cut short
+                result = CheckResult(check, Outcome.NOT_EXERCISED, 0, reason=NOT_EXERCISED[check.code])
+            else:
+                reason = None if judged else (
+                    f"not reached: {notes[0]}" if notes
+                    else "nothing to judge: the requests it needs got no usable answer (see the other checks)"
+                )
+                result = CheckResult(check, outcome_of(findings, judged), judged, failures, reason)
         results.append(result)
         yield CheckFinished(result)
 
@@ -183,22 +206,38 @@ def _lanes(probes: list[Probe]) -> list[list[tuple[int, Probe]]]:
 def _send_all(
     probes: list[Probe], settings: Settings, transport: Transport, timeout: float,
     now: Callable[[], datetime], timer: Callable[[], float],
+    follow_up: Callable[[Exchange], list[Probe]] = lambda exchange: [],
 ) -> Iterator[tuple[int, Exchange]]:
     """Every probe's exchange as it completes, with the probe's index; stops sending when the consumer stops.
 
     The first probe goes alone (an unreachable URL is then one request); the rest go LANES at a time.
     Vipps MobilePay sends callbacks for many users at once, and one slow answer (a test card whose issuer
-    is slow) must not hold up every other request.
+    is slow) must not hold up every other request. `follow_up` plans, from an exchange, the requests Vipps
+    would send next (the second callback after a soft decline, a user's retry after a FAIL); they go next in
+    the same lane and are appended to `probes`, so their indexes follow the planned ones.
     """
     if not probes:
         return
-    yield 0, _send(probes[0], settings, transport, timeout, now, timer)
+    planned = len(probes)
+    appending = threading.Lock()
+
+    def extend(lane: list[tuple[int, Probe]], exchange: Exchange) -> None:
+        extra = follow_up(exchange)
+        with appending:
+            for probe in extra:
+                lane.append((len(probes), probe))
+                probes.append(probe)
+
+    first = _send(probes[0], settings, transport, timeout, now, timer)
+    first_lane: list[tuple[int, Probe]] = []
+    extend(first_lane, first)
+    yield 0, first
     finished: queue.Queue[tuple[int, Exchange]] = queue.Queue()
     stop = threading.Event()
 
     def run_lane(lane: list[tuple[int, Probe]]) -> None:
         position = 0
-        while position < len(lane) and not stop.is_set():
+        while position < len(lane) and not stop.is_set():  # the lane grows as answers ask for follow-ups
             together = list(itertools.takewhile(lambda item: item[1].at_once, lane[position:]))
             if together:
                 for done in _send_at_once(together, settings, transport, timeout, now, timer):
@@ -206,12 +245,16 @@ def _send_all(
                 position += len(together)
             else:
                 index, probe = lane[position]
-                finished.put((index, _send(probe, settings, transport, timeout, now, timer)))
+                exchange = _send(probe, settings, transport, timeout, now, timer)
+                extend(lane, exchange)
+                finished.put((index, exchange))
                 position += 1
 
-    lanes = _lanes(probes[1:])
+    lanes = _lanes(probes[1:planned])
     for lane in lanes:
         lane[:] = [(index + 1, probe) for index, probe in lane]
+    if first_lane:
+        lanes.insert(0, first_lane)
     pool = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="card-callback-send")
     futures = [pool.submit(run_lane, lane) for lane in lanes]
     try:
@@ -271,6 +314,36 @@ def _untested_reason(exchanges: list[Exchange], signed: bool) -> str | None:
         return ("tested nothing: every valid callback was refused with 401 (the endpoint verifies HMAC "
                 "signatures); give the secret in CARD_CALLBACK_HMAC_SECRET or with --hmac-secret-file")
     return None
+
+
+def refusals(exchanges: list[Exchange]) -> str | None:
+    """Every distinct reason the PSP gave for refusing valid callbacks, with its count, when it refused at least
+    half of them: then the verdict rests on little (a wrong path, a document the PSP does not implement)."""
+    valid = [ex for ex in exchanges if ex.probe.role in _VALID and ex.answer is not None]
+    refused = [ex for ex in valid if ex.answer is not None and 400 <= ex.answer.status < 500]
+    if not refused or len(refused) * 2 < len(valid):
+        return None
+    reasons = Counter(_refusal_reason(ex.answer) for ex in refused if ex.answer is not None)
+    listed = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common())
+    return f"{len(refused)} of {len(valid)} valid callbacks refused: {listed}"
+
+
+def _refusal_reason(answer: Answer) -> str:
+    try:
+        data = answer.json()
+    except ValueError:
+        data = None
+    text = ""
+    if isinstance(data, dict):
+        # problem+json's detail, else its title; other frameworks' usual keys after that.
+        detail = data.get("detail")
+        if isinstance(detail, list):  # FastAPI's 422: a list of {loc, msg, input}; the input may be card data
+            text = "; ".join(f"{'.'.join(map(str, d.get('loc', ())))}: {d.get('msg')}" for d in detail
+                             if isinstance(d, dict))
+        else:
+            text = next((str(data[k]) for k in ("detail", "title", "message", "error") if data.get(k)), "")
+    text = " ".join((text or answer.body.decode("utf-8", "replace")).split()) or "(empty body)"
+    return f"{answer.status} {text[:160]}{'...' if len(text) > 160 else ''}"
 
 
 def _group(code: str, findings: list[Finding]) -> tuple[Failure, ...]:

@@ -24,6 +24,7 @@ _OUTCOME = {
     Outcome.FAILED: "FAILED",
     Outcome.WARNING: "WARNING",
     Outcome.SKIPPED: "SKIPPED",
+    Outcome.NOT_EXERCISED: "NOT EXERCISED",
 }
 
 
@@ -64,7 +65,8 @@ def _format_event(event: Event) -> str:
         )
     if isinstance(event, Planned):
         kinds = ", ".join(f"{count} {role}" for role, count in event.by_role)
-        return f"sending {event.total} requests ({kinds})\n"
+        # Follow-ups (second callbacks, retries) are planned from answers, so they come on top.
+        return f"sending {event.total} requests ({kinds}) and the follow-ups their answers ask for\n"
     if isinstance(event, RequestDone):
         return format_progress(event)
     if isinstance(event, SendingStopped):
@@ -101,7 +103,7 @@ def format_check_line(code: str, name: str, outcome: Outcome, note: str) -> str:
 
 def _check_note(event: CheckFinished) -> str:
     result = event.result
-    if result.outcome is Outcome.SKIPPED:
+    if result.outcome in (Outcome.SKIPPED, Outcome.NOT_EXERCISED):
         return result.reason or ""
     if result.failures:
         total = sum(f.count for f in result.failures)
@@ -141,6 +143,8 @@ def format_verdict(report: Report) -> str:
         head = f"RESULT: defects found ({', '.join(failed)})"
     else:
         head = "RESULT: could not test (nothing was judged)"
+    if report.not_exercised and report.verdict is not Verdict.UNTESTED:
+        head += f"; not exercised: {', '.join(r.check.code for r in report.not_exercised)}"
     return f"{head}; {report.requests} requests in {report.duration:.1f} s; seed {report.seed}"
 
 

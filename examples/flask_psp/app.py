@@ -3,7 +3,8 @@
 # This is what a PSP team might write with nothing but openapi/card-callback.yaml in hand: it does
 # not import card-callback. It validates callbacks against the document's schemas with jsonschema,
 # verifies the HMAC signature itself when CARD_CALLBACK_HMAC_SECRET is set, answers an identical
-# retry with the identical answer, and never answers 5xx to a callback it can judge.
+# callback with the identical answer and a different one under an answered attempt id with 409, except
+# the second callback after a soft decline, and never answers 5xx to a callback it can judge.
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -23,7 +25,8 @@ from urllib.parse import quote
 
 import yaml
 from flask import Flask, Response, request
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema.validators import extend
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
@@ -35,20 +38,33 @@ MAX_CLOCK_SKEW_SECONDS = 300  # none is published; the Standard Webhooks convent
 AUTH_PREFIX = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="
 
 
-def _request_validator(spec: Path) -> Draft4Validator:
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    # OpenAPI patterns are ECMA-262, where `$` is the end of the string; Python's `$` also matches before a
+    # final newline, so "123456\n" would pass `^[0-9]{4,6}$`. (The document's patterns escape no `$`.)
+    if isinstance(instance, str) and not re.search(pattern.replace("$", r"\Z"), instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+OpenApiValidator = extend(Draft4Validator, {"pattern": _ecma_pattern})
+
+
+def _request_validator(spec: Path) -> Any:
     document = yaml.safe_load(spec.read_text(encoding="utf-8"))
     operation = next(
         op for item in document["paths"].values() for op in item.values() if "x-response-deadline-seconds" in op
     )
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     # OpenAPI 3.0 schema objects are (close to) JSON Schema draft 4; `#/components/...` refs need the root.
-    return Draft4Validator({**schema, "components": document["components"]}, format_checker=FormatChecker())
+    return OpenApiValidator({**schema, "components": document["components"]}, format_checker=FormatChecker())
 
 
 VALIDATOR = _request_validator(SPEC)
 app = Flask(__name__)
 app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-_answers: dict[str, dict[str, Any]] = {}
+# Per authorizationAttemptId: the hash of each callback answered and its answer (a real PSP keeps this in
+# its database), and the 3-D Secure sessions this PSP hosts after a soft decline.
+_answers: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+_three_ds: dict[str, dict[str, Any]] = {}
 _answers_lock = threading.Lock()
 
 
@@ -104,7 +120,42 @@ def decide(callback: dict[str, Any]) -> dict[str, Any]:
     """This PSP's business logic, standing in for a real authorization with the card network."""
     if callback["maskedCardNumber"].endswith("0051"):
         return {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"}
+    if callback["maskedCardNumber"].endswith("3000"):  # the issuer asks for 3-D Secure
+        attempt = callback["authorizationAttemptId"]
+        _three_ds[attempt] = {"done": callback["softDeclineCompletedRedirectUrl"], "approved": False}
+        return {"status": "SOFT_DECLINE", "softDeclineRedirectUrl": f"{request.host_url}3ds/{quote(attempt, safe='')}"}
     return {"status": "RESERVE", "networkTransactionReference": secrets.token_hex(8)}
+
+
+def answer_for(callback: dict[str, Any], body_hash: str) -> dict[str, Any] | None:
+    """The answer to this callback, or None for a conflict (a different callback under an answered attempt id)."""
+    attempt = callback["authorizationAttemptId"]
+    answered = _answers.setdefault(attempt, [])
+    for seen_hash, answer in answered:
+        if seen_hash == body_hash:  # the identical callback again: the identical answer
+            return answer
+    if not answered:
+        answer = decide(callback)
+    elif len(answered) == 1 and answered[0][1]["status"] == "SOFT_DECLINE":
+        # The second callback after 3-D Secure: the same attempt, a fresh cryptogram.
+        session = _three_ds.pop(attempt, {})
+        answer = {"status": "RESERVE", "networkTransactionReference": secrets.token_hex(8)} if session.get(
+            "approved") else {"status": "FAIL", "errorCode": "3DS_FAILED", "errorMessage": "3-D Secure not completed"}
+    else:
+        return None
+    answered.append((body_hash, answer))
+    return answer
+
+
+@app.get("/3ds/<attempt>")
+def three_d_secure(attempt: str) -> Response:
+    """This PSP's stand-in for a 3-D Secure page: approves, then sends the browser back to Vipps MobilePay."""
+    with _answers_lock:
+        session = _three_ds.get(attempt)
+        if session is None:
+            return problem(404, "Not Found", "no 3-D Secure session for this attempt")
+        session["approved"] = True
+    return Response(status=303, headers={"Location": session["done"]})
 
 
 @app.post(CALLBACK_PATH)
@@ -126,9 +177,11 @@ def card_callback() -> Response:
         where = "/".join(map(str, errors[0].absolute_path)) or "(body)"
         return problem(400, "Bad Request", f"{where} is not valid ({errors[0].validator})")
     with _answers_lock:
-        # Vipps MobilePay sends a new authorizationAttemptId for every attempt; the same one again is a
-        # retry of a callback already answered, and gets the same answer.
-        answer = _answers.setdefault(callback["authorizationAttemptId"], decide(callback))
+        # Vipps MobilePay sends a new authorizationAttemptId for every attempt (a user's retry too); only the
+        # second callback after a soft decline reuses one.
+        answer = answer_for(callback, hashlib.sha256(raw).hexdigest())
+    if answer is None:
+        return problem(409, "Conflict", "this authorizationAttemptId was already answered for a different callback")
     app.logger.info("callback %s answered %s", callback["authorizationAttemptId"], answer["status"])
     return Response(json.dumps(answer), status=200, mimetype="application/json")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,13 +61,28 @@ class Answer(BaseModel):
 
 def make_fastapi_psp(*, write_nulls: bool = False) -> FastAPI:
     app = FastAPI()
-    seen: dict[str, Answer] = {}
+    seen: dict[str, list[tuple[dict[str, Any], Answer]]] = {}  # per attempt id: each callback and its answer
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 quotes the input, card data included; the document's Problem never does.
+        where = "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors())
+        return JSONResponse({"title": "Unprocessable Content", "status": 422, "detail": where}, status_code=422,
+                            media_type="application/problem+json")
 
     @app.post(PATH)
     async def callback(
         body: Annotated[TokenCallback | PanCallback, Field(discriminator="paymentInstrument")],
     ) -> JSONResponse:
-        answer = seen.get(body.authorizationAttemptId)
+        data = body.model_dump()
+        earlier = seen.setdefault(body.authorizationAttemptId, [])
+        answer = next((a for d, a in earlier if d == data), None)
+        if answer is None and earlier:
+            if len(earlier) > 1 or earlier[0][1].status != "SOFT_DECLINE":
+                return JSONResponse({"title": "Conflict", "status": 409}, status_code=409,
+                                    media_type="application/problem+json")
+            # The second callback after 3-D Secure, which this PSP never saw completed.
+            answer = Answer(status="FAIL", errorCode="3DS_FAILED", errorMessage="3-D Secure not completed")
         if answer is None:
             last4 = body.maskedCardNumber[-4:]
             if last4 == "0051":
@@ -75,7 +91,8 @@ def make_fastapi_psp(*, write_nulls: bool = False) -> FastAPI:
                 answer = Answer(status="SOFT_DECLINE", softDeclineRedirectUrl="https://psp.example/3ds/x")
             else:
                 answer = Answer(status="RESERVE", networkTransactionReference=f"ntr-{len(seen)}")
-            seen[body.authorizationAttemptId] = answer
+        if all(d != data for d, _ in earlier):
+            earlier.append((data, answer))
         return JSONResponse(answer.model_dump(exclude_none=not write_nulls))
 
     return app

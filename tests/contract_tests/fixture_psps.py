@@ -1,6 +1,7 @@
 """Fixture PSPs, written from the document's prose and independently of the reference server.
 
-`make_psp()` is a careful PSP; each `Defect` plants one way of breaking the contract, for one check.
+`make_psp()` is a careful PSP; each `Defect` plants one way of breaking the contract, for one check, and
+each `Quirk` is a way of being correct that a suite could mistake for a defect.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -39,6 +41,22 @@ class Defect(StrEnum):
     ACCEPT_STALE_DATE = "accept-stale-date"  # CC008
     RACY_IDEMPOTENCY = "racy-idempotency"  # CC012: "seen before?", then the issuer, then "store"
     BUSY_WHILE_IN_FLIGHT = "busy-while-in-flight"  # CC012 (a SHOULD): 409 to a copy still being authorized
+    PYTHON_DOLLAR = "python-dollar"  # CC004: re.match("^...$") lets "1234\n" through
+    SECOND_CALLBACK_CONFLICT = "second-callback-conflict"  # CC009: 409 to the second callback
+    SOFT_DECLINE_LOOP = "soft-decline-loop"  # CC009 (SHOULD): SOFT_DECLINE again to the second callback
+    RETRY_CONFLICT = "retry-conflict"  # CC010: 409 to a new attempt for a payment it has seen
+    RETRY_OLD_ANSWER = "retry-old-answer"  # CC010: a new attempt gets the payment's first answer
+    ECHO_CARD_DATA = "echo-card-data"  # CC011 (SHOULD): the 400 detail quotes the whole callback
+
+
+class Quirk(StrEnum):
+    RANDOM_OUTCOME = "random-outcome"  # each attempt's outcome drawn at random, as an issuer's may be
+    UNPROCESSABLE = "unprocessable"  # 422 instead of 400 for invalid callbacks
+    CHARSET = "charset"  # application/json; charset=utf-8
+    EXTRA_ANSWER_FIELDS = "extra-answer-fields"  # fields the response schema does not name
+    NO_TRANSACTION_REFERENCE = "no-transaction-reference"  # networkTransactionReference is optional
+    CONNECTION_CLOSE = "connection-close"  # Connection: close on every answer
+    HALF_SOFT_DECLINED = "half-soft-declined"  # every other first callback needs 3-D Secure
 
 
 _STRING = re.compile(r".+", re.S)
@@ -66,12 +84,12 @@ _OPTIONAL_TOKEN = {
 }
 
 
-def invalid_reason(body: Any) -> str | None:
+def invalid_reason(body: Any, python_dollar: bool = False) -> str | None:
     """Why a callback is invalid, checked field by field from the document's prose."""
     if not isinstance(body, dict):
         return "the body must be a JSON object"
     for fields, required in ((_TOP, True), (_OPTIONAL_TOP, False)):
-        reason = _fields(body, fields, required, "")
+        reason = _fields(body, fields, required, "", python_dollar)
         if reason:
             return reason
     if "networkToken" in body and body["networkToken"] is None:
@@ -84,23 +102,39 @@ def invalid_reason(body: Any) -> str | None:
     if token is not None:
         if not isinstance(token, dict):
             return "networkToken must be an object"
-        return _fields(token, _TOKEN, True, "networkToken.") or _fields(token, _OPTIONAL_TOKEN, False, "networkToken.")
+        return (_fields(token, _TOKEN, True, "networkToken.", python_dollar)
+                or _fields(token, _OPTIONAL_TOKEN, False, "networkToken.", python_dollar))
     return None
 
 
-def _fields(obj: dict[str, Any], fields: dict[str, re.Pattern[str]], required: bool, prefix: str) -> str | None:
+def _fields(
+    obj: dict[str, Any], fields: dict[str, re.Pattern[str]], required: bool, prefix: str, python_dollar: bool
+) -> str | None:
     for name, pattern in fields.items():
         if name not in obj:
             if required:
                 return f"{prefix}{name} is required"
             continue
         value = obj[name]
-        if not isinstance(value, str) or not pattern.fullmatch(value):
+        matches = (re.match(f"^(?:{pattern.pattern})$", value, re.S) if python_dollar and isinstance(value, str)
+                   else isinstance(value, str) and pattern.fullmatch(value))
+        if not matches:
             return f"{prefix}{name} is not valid"
     return None
 
 
-def _decide(body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def _decide(body: dict[str, Any], base_url: str, quirks: frozenset[Quirk]) -> dict[str, Any]:
+    attempt_hash = hashlib.sha256(body["authorizationAttemptId"].encode()).digest()
+    soft_decline = {"status": "SOFT_DECLINE", "softDeclineRedirectUrl": f"{base_url}/3ds/{uuid.uuid4().hex}"}
+    if Quirk.RANDOM_OUTCOME in quirks:
+        return random.Random(attempt_hash).choice([
+            {"status": "RESERVE"}, {"status": "CAPTURE"}, soft_decline,
+            {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"},
+            {"status": "FAIL", "errorCode": "05", "errorMessage": "Do not honour"},
+            {"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen card"},
+        ])
+    if Quirk.HALF_SOFT_DECLINED in quirks and attempt_hash[0] % 2:
+        return soft_decline
     last4 = body["maskedCardNumber"][-4:]
     if last4 == "0002":
         return {"status": "CAPTURE"}
@@ -149,11 +183,18 @@ def make_psp(
     *,
     secret: str | None = None,
     defects: frozenset[Defect] = frozenset(),
+    quirks: frozenset[Quirk] = frozenset(),
     slow_seconds: float = 0.0,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
-    answers: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    answers: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}  # per attempt id, every callback answered
     in_flight: set[str] = set()
+    payments: dict[str, dict[str, Any]] = {}  # per pspReference, the first answer (for the planted defects)
+
+    def problem(status: int, title: str) -> Response:
+        if status == 400 and Quirk.UNPROCESSABLE in quirks:
+            status = 422
+        return _with_quirks(_problem(status, title), quirks)
 
     async def callback(request: Request) -> Response:
         if Defect.SLOW in defects:
@@ -162,49 +203,74 @@ def make_psp(
         if secret is not None and Defect.IGNORE_SIGNATURE not in defects:
             reason = _verify(request, raw, secret, now(), check_date=Defect.ACCEPT_STALE_DATE not in defects)
             if reason:
-                return _problem(401, reason)
+                return problem(401, reason)
         if Defect.RESERVE_EVERYTHING in defects:
             return JSONResponse({"status": "RESERVE"})
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _problem(415, "expected application/json")
+            return problem(415, "expected application/json")
         try:
             body = json.loads(raw)
         except ValueError:
             if Defect.CRASH_ON_MALFORMED_JSON in defects:
                 raise
-            return _problem(400, "malformed JSON")
-        reason = invalid_reason(body)
+            return problem(400, "malformed JSON")
+        reason = invalid_reason(body, python_dollar=Defect.PYTHON_DOLLAR in defects)
         if reason:
-            return _problem(400, reason)
+            return problem(400, f"{reason}: {raw.decode()}" if Defect.ECHO_CARD_DATA in defects else reason)
         if Defect.REJECT_UNKNOWN_FIELDS in defects and set(body) - set(_TOP) - set(_OPTIONAL_TOP) - {"networkToken"}:
-            return _problem(400, "unknown fields")
-        attempt = body["authorizationAttemptId"]
+            return problem(400, "unknown fields")
+        attempt, payment = body["authorizationAttemptId"], body["pspReference"]
         if attempt in in_flight and Defect.BUSY_WHILE_IN_FLIGHT in defects:
-            return _problem(409, "this authorizationAttemptId is being authorized")
-        if attempt in answers and Defect.NOT_IDEMPOTENT not in defects:
-            previous_raw, previous = answers[attempt]
-            if previous_raw == raw:
-                return _answer(previous, defects)
-            if previous["status"] != "SOFT_DECLINE":
-                return _problem(409, "authorizationAttemptId already used")
+            return problem(409, "this authorizationAttemptId is being authorized")
+        earlier = answers.get(attempt, [])
+        identical = next((answer for earlier_raw, answer in earlier if earlier_raw == raw), None)
+        if identical is not None:
+            if Defect.NOT_IDEMPOTENT not in defects:  # the identical callback again: the identical answer
+                return _answer(identical, defects, quirks)
+            earlier = []  # authorizes the repeat again, as if it had never seen it
+        if payment in payments and not earlier:  # a user's new attempt at a payment already answered
+            if Defect.RETRY_CONFLICT in defects:
+                return problem(409, "pspReference already used")
+            if Defect.RETRY_OLD_ANSWER in defects:
+                return _answer(payments[payment], defects, quirks)
         if defects & {Defect.RACY_IDEMPOTENCY, Defect.BUSY_WHILE_IN_FLIGHT}:
             in_flight.add(attempt)
             await asyncio.sleep(0.05)  # the issuer's round trip, between "seen before?" and "store"
             in_flight.discard(attempt)
         base = f"{request.url.scheme}://{request.headers['host']}"
-        answer = {**_decide(body, base), "networkTransactionReference": uuid.uuid4().hex}
-        answers[attempt] = (raw, answer)
-        return _answer(answer, defects)
+        if not earlier:
+            answer = _decide(body, base, quirks)
+        elif len(earlier) == 1 and earlier[0][1]["status"] == "SOFT_DECLINE" \
+                and Defect.SECOND_CALLBACK_CONFLICT not in defects:
+            # The second callback after 3-D Secure; this PSP hosts no 3-D Secure page, so it was never completed.
+            answer = (_decide(body, base, quirks) if Defect.SOFT_DECLINE_LOOP in defects
+                      else {"status": "FAIL", "errorCode": "3DS_FAILED", "errorMessage": "3-D Secure not completed"})
+        else:
+            return problem(409, "authorizationAttemptId already used")
+        if Quirk.NO_TRANSACTION_REFERENCE not in quirks:
+            answer["networkTransactionReference"] = uuid.uuid4().hex
+        answers.setdefault(attempt, []).append((raw, answer))
+        payments.setdefault(payment, answer)
+        return _answer(answer, defects, quirks)
 
     return Starlette(routes=[Route(PATH, callback, methods=["POST"])])
 
 
-def _answer(answer: dict[str, Any], defects: frozenset[Defect]) -> Response:
+def _answer(answer: dict[str, Any], defects: frozenset[Defect], quirks: frozenset[Quirk]) -> Response:
     answer = dict(answer)
     if Defect.FAIL_WITHOUT_ERROR_CODE in defects and answer["status"] == "FAIL":
         answer.pop("errorCode")
     if Defect.SOFT_DECLINE_WITHOUT_URL in defects and answer["status"] == "SOFT_DECLINE":
         answer.pop("softDeclineRedirectUrl")
+    if Quirk.EXTRA_ANSWER_FIELDS in quirks:
+        answer |= {"pspTransactionId": "t-1", "acquirer": {"name": "example", "traceId": 7}}
     if Defect.TEXT_PLAIN_ANSWER in defects:
         return Response(json.dumps(answer), media_type="text/plain")
-    return JSONResponse(answer)
+    media_type = "application/json; charset=utf-8" if Quirk.CHARSET in quirks else "application/json"
+    return _with_quirks(Response(json.dumps(answer), media_type=media_type), quirks)
+
+
+def _with_quirks(response: Response, quirks: frozenset[Quirk]) -> Response:
+    if Quirk.CONNECTION_CLOSE in quirks:
+        response.headers["Connection"] = "close"
+    return response

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from callback_core.spec import Contract
+from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RunFinished
 from contract_tests.models import Outcome, Report
 from contract_tests.runner import Settings, document_sha256, run
@@ -34,9 +35,11 @@ def run_suite(
     max_examples: int = SMALL,
     deadline: float | None = None,
     strict: bool = False,
+    test_cards: CardTriggers = DEFAULT_CARDS,
 ) -> tuple[Report, list[Event]]:
     settings = Settings(url=url, contract=contract, spec_sha256=document_sha256(contract.source.encode()),
-                        seed=seed, deadline=deadline, max_examples=max_examples, strict=strict, secret=secret)
+                        seed=seed, deadline=deadline, max_examples=max_examples, strict=strict, secret=secret,
+                        test_cards=test_cards)
     events = list(run(settings, transport))
     last = events[-1]
     assert isinstance(last, RunFinished)

@@ -16,7 +16,7 @@ from fixture_psps import PATH, Defect, make_psp
 from suite_helpers import TEST_SECRET, serve, write
 
 from callback_core.spec import Contract, bundled_spec_path, read_document
-from contract_tests.checks import CHECKS
+from contract_tests.catalogue import CHECKS
 from reference_server.app import create_app
 
 CLI = Path(sys.executable).parent / "card-callback"
@@ -50,6 +50,27 @@ def test_correct_psp_conforms_and_reports_are_written(tmp_path: Path) -> None:
     assert suite is not None
     cases = suite.findall("testcase")
     assert len(cases) == len(CHECKS) and suite.get("failures") == "0" and suite.get("skipped") == "2"
+
+
+def test_test_cards_without_a_soft_decline_leave_the_second_callback_not_exercised(tmp_path: Path) -> None:
+    cards = write(tmp_path / "cards.yaml", "cards:\n  - last4: '0051'\n    status: FAIL\n")
+    with serve(make_psp()) as base:
+        done = card_callback(base + PATH, "--max-examples", "5", "--test-cards", str(cards))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "CC009 soft-decline second callbacks are answered" in done.stdout
+    assert "NOT EXERCISED" in done.stdout and "--test-cards FILE" in done.stdout
+    result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT:"))
+    assert result.startswith("RESULT: conforms") and "not exercised: CC009" in result
+
+
+def test_a_bad_test_card_file_is_refused_up_front(tmp_path: Path) -> None:
+    cards = write(tmp_path / "cards.yaml", "cards:\n  - last4: 0051\n    status: FAIL\n")
+    done = card_callback("http://127.0.0.1:9/cb", "--test-cards", str(cards))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: --test-cards {cards}: cards[0].last4 must be four digits in quotes; unquoted, YAML reads 41 as "
+        "a number"]
 
 
 def test_signed_psp_conforms_with_the_secret_from_a_file(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from suite_helpers import TEST_SECRET, option, psp_url, run_suite
 
 from callback_core.secrets import load_secret
 from callback_core.spec import Contract, bundled_spec_path, read_document
-from contract_tests.checks import CHECKS
+from contract_tests.cards import DEFAULT_CARDS, CardTriggers
+from contract_tests.catalogue import CHECKS
 from contract_tests.models import Outcome, Report, Verdict
 from contract_tests.runner import DEFAULT_MAX_EXAMPLES
 from contract_tests.terminal import format_failure
@@ -48,10 +49,13 @@ def suite_report(target: str, request: pytest.FixtureRequest, tmp_path_factory: 
         assert url is not None
         secret_file = option(config, "--psp-hmac-secret-file")
         secret = load_secret(os.environ, Path(str(secret_file)) if secret_file else None)
+        contract = Contract.from_file()
+        cards_file = option(config, "--psp-test-cards")
+        cards = CardTriggers.from_file(Path(str(cards_file)), contract.statuses) if cards_file else DEFAULT_CARDS
         with http_transport() as transport:
-            report, _ = run_suite(transport, url, Contract.from_file(), secret=secret, seed=seed, strict=strict,
+            report, _ = run_suite(transport, url, contract, secret=secret, seed=seed, strict=strict,
                                   max_examples=int(str(examples or DEFAULT_MAX_EXAMPLES)),
-                                  deadline=float(str(deadline)) if deadline is not None else None)
+                                  deadline=float(str(deadline)) if deadline is not None else None, test_cards=cards)
         return report
     tmp = tmp_path_factory.mktemp(target)
     spec = _short_deadline_copy(tmp / "card-callback.yaml")
@@ -79,6 +83,8 @@ def test_check(code: str, suite_report: Report) -> None:
     result = next(r for r in suite_report.results if r.check.code == code)
     if result.outcome is Outcome.SKIPPED:
         pytest.skip(f"{code}: {result.reason}")
+    if result.outcome is Outcome.NOT_EXERCISED:  # a skip that says so: never a pass
+        pytest.skip(f"{code} not exercised: {result.reason}")
     if result.outcome is Outcome.FAILED:
         details = "".join(format_failure(f) for f in result.failures)
         pytest.fail(f"{code} {result.check.name} (seed {suite_report.seed}){details}", pytrace=False)

@@ -11,7 +11,7 @@ from fixture_psps import PATH, Defect, make_psp
 from suite_helpers import run_suite
 
 from callback_core.spec import Contract
-from contract_tests.checks import CHECKS
+from contract_tests.catalogue import CHECKS
 from contract_tests.events import CheckFinished, Planned, RequestDone, RunFinished, RunStarted
 from contract_tests.files import format_json_report, format_junit
 from contract_tests.models import Outgoing
@@ -36,13 +36,19 @@ def test_event_stream_order(contract: Contract) -> None:
 
 
 def test_terminal_output_scrubbed(contract: Contract) -> None:
-    text = "".join(format_event(e) for e in _events(contract, Defect.SOFT_DECLINE_WITHOUT_URL))  # type: ignore[arg-type]
+    events = _events(contract, Defect.SOFT_DECLINE_WITHOUT_URL)
+    text = "".join(format_event(e) for e in events)  # type: ignore[arg-type]
     scrubbed = re.sub(r"\d+(\.\d+)? (ms|s)\b", "N ms", text)
     scrubbed = re.sub(r"sha256 [0-9a-f]{16}", "sha256 X", scrubbed)
     lines = scrubbed.splitlines()
     assert lines[0] == f"card-callback test {URL}"
     assert "  seed      9 (the same cases again: --seed 9)" in lines
-    total = next(e.total for e in _events(contract) if isinstance(e, Planned))
+    # The planned requests, then the follow-ups (second callbacks, retries) their answers asked for.
+    planned = next(e.total for e in events if isinstance(e, Planned))
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    total = finished.report.requests
+    assert total > planned
     progress = [line for line in lines if re.fullmatch(r"[.ET]+ *\d+/\d+", line)]
     assert progress[-1].endswith(f" {total}/{total}")
     check_lines = [line for line in lines if re.match(r"CC\d{3} \w", line)]
@@ -60,7 +66,8 @@ def test_json_report_matches_the_documented_format(contract: Contract) -> None:
     assert isinstance(finished, RunFinished)
     data = json.loads(format_json_report(finished.report))
     assert set(data) == {"format", "verdict", "exitCode", "target", "document", "seed", "options", "startedAt",
-                         "durationSeconds", "requests", "latency", "notes", "checks", "failures"}
+                         "durationSeconds", "requests", "latency", "notes", "notExercised", "checks", "failures"}
+    assert data["notExercised"] == []
     assert data["format"] == "card-callback-report/1"
     assert (data["verdict"], data["exitCode"]) == ("defects", 1)
     failure = data["failures"][0]

@@ -1,0 +1,20 @@
+"""Every check of the suite in code order, with its judge and what it needs to judge anything."""
+
+from __future__ import annotations
+
+from contract_tests import checks, flow_checks
+from contract_tests.checks import CC004, CC005, Judge
+from contract_tests.models import Check
+
+CHECKS: tuple[Check, ...] = tuple(sorted((*checks.CHECKS, *flow_checks.FLOW_CHECKS), key=lambda c: c.code))
+JUDGES: dict[str, Judge] = {
+    **checks.JUDGES,
+    flow_checks.CC009.code: flow_checks.second_callback_answered,
+    flow_checks.CC010.code: flow_checks.retry_answered,
+    flow_checks.CC011.code: flow_checks.card_data_not_echoed,
+}
+NEEDS_SECRET = checks.NEEDS_SECRET
+# Refusing every callback (a wrong path's 404, a WAF's 403, a rate limiter's 429) is no evidence of
+# validation: these are judged only once the PSP has accepted a valid callback.
+NEEDS_ACCEPTED = frozenset({CC004.code, CC005.code})
+NOT_EXERCISED = flow_checks.NOT_EXERCISED

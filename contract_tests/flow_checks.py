@@ -1,0 +1,211 @@
+"""The checks of the flows that lose money: the second callback, the user's retry, card data echoed back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from callback_core import fields
+from callback_core.schemas import validator_for
+from callback_core.spec import Contract
+from contract_tests.checks import Context, Finding, judged_by_others
+from contract_tests.models import Answer, Check, Exchange, Role, Severity
+
+CC009 = Check("CC009", "soft-decline second callbacks are answered",
+              "After every SOFT_DECLINE, the second callback (the same body and attempt id, a fresh "
+              "cryptogram when the body carries one) gets 200, never a 409 or another 4xx, and a status of "
+              "RESERVE, CAPTURE or FAIL. SOFT_DECLINE again loops the user: a warning unless --strict. (A 5xx is "
+              "CC002's, a broken 200 body CC001's.)")
+CC010 = Check("CC010", "retries after a FAIL are answered",
+              "After a FAIL whose error code the catalogue (x-error-codes) does not call non-retryable, the user's "
+              "retry (the same payment reference, a new attempt id; with the same card, then with another when "
+              "that fails too) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. "
+              "(A 5xx is CC002's, a broken 200 body CC001's.)")
+CC011 = Check("CC011", "card data is never echoed",
+              "No answer, of any status, contains a card-data value (x-card-data in the document: the token "
+              "number, the cryptogram, the encrypted PAN) of the callback it answers (a SHOULD: a warning unless "
+              "--strict).", should=True)
+FLOW_CHECKS = (CC009, CC010, CC011)
+# Why a check judged nothing, and the option that fixes it; reported as "not exercised", never as passed.
+NOT_EXERCISED = {
+    CC009.code: "no callback was answered SOFT_DECLINE, so no second callback was sent; name a card this PSP "
+                "soft-declines with --test-cards FILE",
+    CC010.code: "no callback was answered FAIL with a retryable error code, so no retry was sent; name a card this "
+                "PSP declines with --test-cards FILE",
+    CC011.code: "no callback carried card data of the document's x-card-data fields long enough to recognise",
+}
+MIN_ECHO_LENGTH = 6  # shorter card values ("0", "12") would be found by chance in any answer
+SAME_CARD, OTHER_CARD = "the same card", "another card"  # in a retry's label
+
+
+def answer_value(answer: Answer, contract: Contract, role: str) -> Any:
+    """The answer's field of `role` (fields.MISSING when absent, the body not JSON, or the role unknown)."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return fields.MISSING
+    return contract.response_value(data, role)
+
+
+def second_callback_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for ex in exchanges:
+        if ex.probe.role is not Role.SECOND_CALLBACK or judged_by_others(ex) or ex.answer is None:
+            continue
+        if ctx.signed and ex.answer.status == 401:
+            continue  # a correctly signed callback refused: CC006 reports it
+        judged += 1
+        first = ex.probe.after
+        pair = (first, ex) if first is not None else (ex,)
+        if ex.answer.status == 409:
+            findings.append(Finding("the second callback after SOFT_DECLINE was answered 409: the user completed "
+                                    "3-D Secure and the payment is lost", _snippet(ex.answer.body), pair))
+        elif ex.answer.status != 200:  # a 200 whose body is broken is CC001's
+            findings.append(Finding(f"the second callback after SOFT_DECLINE was answered {ex.answer.status}, not "
+                                    "200: the payment is lost", _snippet(ex.answer.body), pair))
+        elif answer_value(ex.answer, ctx.contract, fields.STATUS) == "SOFT_DECLINE":
+            # Without a cryptogram the second callback is byte-identical to the first, and the document also
+            # says an identical callback gets the identical answer: then it is only ever a warning.
+            identical = first is not None and first.request.body == ex.request.body
+            severity = Severity.DEFECT if ctx.strict and not identical else Severity.WARNING
+            findings.append(Finding("the second callback after SOFT_DECLINE was answered SOFT_DECLINE again: a loop "
+                                    "for the user", "it should be RESERVE, CAPTURE or FAIL"
+                                    + (" (this second callback was byte-identical to the first: the body carries "
+                                       "no cryptogram)" if identical else ""), pair, severity))
+    return judged, findings
+
+
+def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    retries: dict[int, list[Exchange]] = {}
+    for ex in exchanges:
+        first = ex.probe.after
+        if ex.probe.role is not Role.RETRY or first is None or judged_by_others(ex) or ex.answer is None:
+            continue
+        if ctx.signed and ex.answer.status == 401:
+            continue  # a correctly signed callback refused: CC006 reports it
+        judged += 1
+        retries.setdefault(id(first), []).append(ex)
+        code = _error_code(first, ctx.contract)
+        listed = ctx.contract.error_code(code) is not None
+        # A code the catalogue does not list: the app offers the retry, but the PSP may have meant it final.
+        severity = Severity.DEFECT if listed or ctx.strict else Severity.WARNING
+        why = "" if listed else f" (error code {code} is not in x-error-codes; the app treats it as retryable)"
+        card = SAME_CARD if SAME_CARD in ex.probe.label else OTHER_CARD
+        if ex.answer.status != 200:  # a 200 whose body is broken is CC001's
+            findings.append(Finding(f"a user's retry after FAIL with {card} was answered {ex.answer.status}, not "
+                                    "200: the user cannot pay" + why, _snippet(ex.answer.body), (first, ex), severity))
+    for pair in retries.values():
+        findings += _replayed(pair, ctx)
+    return judged, findings
+
+
+def _replayed(retries: list[Exchange], ctx: Context) -> Iterator[Finding]:
+    """Both retries answered with the first attempt's answer, byte for byte, network transaction reference and
+    all: a new attempt (another card, even) is a new network transaction, so the PSP answered from the old one."""
+    first = retries[0].probe.after
+    if first is None or first.answer is None or len(retries) < 2:
+        return
+    reference = answer_value(first.answer, ctx.contract, fields.NETWORK_TRANSACTION_REFERENCE)
+    if not isinstance(reference, str) or not reference:
+        return  # two identical FAILs are an ordinary outcome; only the reused reference proves the replay
+    if all(ex.answer is not None and ex.answer.body == first.answer.body for ex in retries):
+        yield Finding("a user's retry after FAIL got the first attempt's answer again, network transaction "
+                      "reference and all", f"first attempt and both retries answered {_snippet(first.answer.body)} "
+                      f"(network transaction reference {reference})", (first, *retries))
+
+
+def card_data_not_echoed(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    severity = Severity.DEFECT if ctx.strict else Severity.WARNING
+    pointers = ctx.contract.card_data_pointers
+    card_like = _CardLike(ctx.contract)
+    for ex in exchanges:
+        if ex.answer is None or not pointers:
+            continue
+        values = [(p, v) for p, v in _card_values(ex.request.body, pointers) if card_like(p, v)]
+        if not values:
+            continue
+        judged += 1
+        text = _answer_text(ex.answer)
+        leaked = [pointer for pointer, value in values if _contains(text, value)]
+        if leaked:
+            findings.append(Finding(
+                f"an answer {ex.answer.status} echoes card data ({', '.join(sorted(set(leaked)))})",
+                "the callback's card data must never come back in an answer (the document's Problem: "
+                "'never contains card data')", (ex,), severity))
+    return judged, findings
+
+
+class _CardLike:
+    """Whether a value is one Vipps MobilePay could send in that card-data field (valid against the field's own
+    schema). A broken value the suite made up (a token number with a trailing newline, 40 zeros) is not card
+    data, and many validators quote the value they refuse: only real-looking card data counts as echoed."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.schemas: dict[str, list[Any]] = {}
+        for prop in contract.request_properties:
+            self.schemas.setdefault(prop.pointer, []).append(prop.schema)
+        self.known: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, pointer: str, value: str) -> bool:
+        key = (pointer, value)
+        if key not in self.known:
+            self.known[key] = not self.schemas.get(pointer) or any(
+                validator_for(self.contract.document, schema).is_valid(value) for schema in self.schemas[pointer])
+        return self.known[key]
+
+
+def _card_values(raw: bytes, pointers: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(pointer, value) for each card-data string of the body long enough to recognise, and not also the value
+    of a field that is not card data (which the PSP may show)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = [(p, v) for p in pointers if isinstance(v := fields.get_at(body, p), str) and len(v) >= MIN_ECHO_LENGTH]
+    if not found:
+        return []
+    masked = fields.masked(body, pointers)
+    others = set(_strings(masked))
+    return [(p, v) for p, v in found if v not in others]
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _answer_text(answer: Answer) -> str:
+    headers = "\n".join(f"{name}: {value}" for name, value in answer.headers)
+    return headers + "\n" + answer.body.decode("utf-8", "replace")
+
+
+def _contains(text: str, value: str) -> bool:
+    # As written, JSON-escaped, or percent-encoded (in a URL); bounded so that digits inside a longer number
+    # (a timestamp, a reference) are not taken for a token number.
+    forms = {value, json.dumps(value)[1:-1], value.replace("/", "\\/"), quote(value, safe="")}
+    return any(form in text and re.search(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", text)
+               for form in forms)
+
+
+def _error_code(first: Exchange, contract: Contract) -> str:
+    code = answer_value(first.answer, contract, fields.ERROR_CODE) if first.answer is not None else None
+    return str(code) if isinstance(code, str | int) and not isinstance(code, bool) else "(none)"
+
+
+def _snippet(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "..."
