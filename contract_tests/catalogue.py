@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contract_tests import checks, flow_checks
-from contract_tests.checks import CC004, CC005, Judge
+from contract_tests.checks import CC004, CC005, CC007, CC012, Judge
 from contract_tests.models import Check
 
 CHECKS: tuple[Check, ...] = tuple(sorted((*checks.CHECKS, *flow_checks.FLOW_CHECKS), key=lambda c: c.code))
@@ -15,6 +15,7 @@ JUDGES: dict[str, Judge] = {
 }
 NEEDS_SECRET = checks.NEEDS_SECRET
 # Refusing every callback (a wrong path's 404, a WAF's 403, a rate limiter's 429) is no evidence of
-# validation: these are judged only once the PSP has accepted a valid callback.
-NEEDS_ACCEPTED = frozenset({CC004.code, CC005.code})
+# validation, of ignoring unknown fields, of idempotency or of authorizing once: these are judged only
+# once the PSP has accepted a valid callback.
+NEEDS_ACCEPTED = frozenset({CC004.code, CC005.code, CC007.code, CC012.code})
 NOT_EXERCISED = flow_checks.NOT_EXERCISED

@@ -158,7 +158,7 @@ def run(
                                  "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")
         elif check.code in NEEDS_ACCEPTED and not accepted:
             result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: no valid callback was accepted (200), "
-                                 "and refusing everything is no evidence of validation (see CC001)")
+                                 "and refusing everything proves nothing about this rule (see CC001)")
         else:
             judged, findings = JUDGES[check.code](exchanges, ctx)
             failures = _group(check.code, findings)

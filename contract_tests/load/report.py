@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contract_tests.checks import CHECKS
+from contract_tests.catalogue import CHECKS
 from contract_tests.load.judging import Conclusion
 from contract_tests.load.settings import LoadSettings
 from contract_tests.load.stats import ErrorSample, Percentiles, Recorder, bucket_value, percentiles
