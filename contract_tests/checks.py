@@ -134,7 +134,8 @@ def no_server_errors(exchanges: list[Exchange], ctx: Context) -> tuple[int, list
             findings.append(Finding(f"answered {ex.answer.status} to {_role_phrase(ex)}", _snippet(ex.answer.body),
                                     (ex,)))
         elif ex.answer is None and not ex.timed_out:
-            findings.append(Finding(f"no answer to {_role_phrase(ex)}: the connection failed", ex.error or "", (ex,)))
+            findings.append(Finding(f"no usable answer to {_role_phrase(ex)}: the connection or the answer broke",
+                                    ex.error or "", (ex,)))
     return len(exchanges), findings
 
 
