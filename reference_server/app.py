@@ -113,7 +113,7 @@ def create_app(
     resolver = _resolver(_handlers(psp, contract))
     body_validators = MediaTypeDict(
         {
-            "*/*json": bodies.for_one_app(),
+            "*/*json": bodies.for_one_app(contract.document),
             "application/x-www-form-urlencoded": FormDataValidator,
             "multipart/form-data": MultiPartFormDataValidator,
         }
