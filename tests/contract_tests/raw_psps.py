@@ -19,7 +19,9 @@ Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[Non
 
 
 def _head(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
-    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}", "", ""]
+    # Every connection ends after one answer, and says so: a client must not send another request on it.
+    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}",
+             "Connection: close", "", ""]
     return "\r\n".join(lines).encode("ascii")
 
 
