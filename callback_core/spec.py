@@ -348,10 +348,10 @@ def _hmac_scheme(raw: Any, source: str, op: str) -> HmacScheme:
         raise SpecError(source, f"{HMAC_EXTENSION} must be a mapping with headers", where)
     headers = raw["headers"]
     try:
-        return HmacScheme(
+        scheme = HmacScheme(
             status=str(raw.get("status", "announced")),
             algorithm=str(raw["algorithm"]),
-            signed_headers=tuple(str(h) for h in raw["signedHeaders"]),
+            signed_headers=tuple(str(h).lower() for h in raw["signedHeaders"]),
             max_clock_skew_seconds=int(raw["maxClockSkewSeconds"]),
             authorization_header=str(headers["authorization"]),
             date_header=str(headers["date"]),
@@ -359,3 +359,14 @@ def _hmac_scheme(raw: Any, source: str, op: str) -> HmacScheme:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(source, f"{HMAC_EXTENSION} is incomplete: {exc}", where) from None
+    if scheme.algorithm != "HMAC-SHA256":
+        raise SpecError(source, f"{HMAC_EXTENSION}: only HMAC-SHA256 is implemented, not {scheme.algorithm!r}",
+                        f"{where}/algorithm")
+    # The string to sign is built from these: each must be a value the signer sets.
+    known = {"host", scheme.date_header.lower(), scheme.content_sha256_header.lower()}
+    unknown = [name for name in scheme.signed_headers if name not in known]
+    if unknown or not scheme.signed_headers:
+        raise SpecError(source, f"{HMAC_EXTENSION}: signedHeaders may only name host, {scheme.date_header} and "
+                        f"{scheme.content_sha256_header} (the headers it declares), not {', '.join(unknown) or 'none'}",
+                        f"{where}/signedHeaders")
+    return scheme

@@ -265,8 +265,9 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
             continue
         judged += 1
         if ex.answer.status != 401:
-            findings.append(Finding(f"a stale X-Ms-Date was accepted: answered {_answer_phrase(ex.answer)}, not 401",
-                                    f"X-Ms-Date: {ex.request.header(ctx.contract.hmac.date_header)}", (ex,), severity))
+            date = ctx.contract.hmac.date_header
+            findings.append(Finding(f"a stale {date} was accepted: answered {_answer_phrase(ex.answer)}, not 401",
+                                    f"{date}: {ex.request.header(date)}", (ex,), severity))
     return judged, findings
 
 

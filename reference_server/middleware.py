@@ -176,6 +176,7 @@ class CallbackGuard:
                 body=body,
                 now=self.now(),
                 max_skew_seconds=self.scheme.max_clock_skew_seconds,
+                scheme=self.scheme,
             )
         except SignatureError as exc:
             raise Unauthorized(exc.reason, headers={"WWW-Authenticate": self.scheme.algorithm}) from None
