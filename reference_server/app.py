@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
-import connexion.context
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
@@ -29,7 +28,7 @@ from starlette.types import Scope
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
 from reference_server.cards import load_cards
-from reference_server.connexion_app import ReferenceApp, parameter_validator_for_one_app
+from reference_server.connexion_app import ReferenceApp, current_scope, parameter_validator_for_one_app
 from reference_server.errors import (
     BadRequest,
     ConfigError,
@@ -187,7 +186,7 @@ def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
 
 def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
     async def card_callback(body: dict[str, Any]) -> Response:
-        scope = _current_scope()
+        scope = current_scope()
         trace = trace_of(scope)
         trace.attempt_id = str(body.get("authorizationAttemptId"))
         base = base_url(scope)
@@ -235,10 +234,6 @@ def _allowed_methods(documents: list[Path]) -> Callable[[str], list[str]]:
         return sorted({m for regex, methods in routes if regex.match(path) for m in methods})
 
     return allowed
-
-
-def _current_scope() -> Scope:
-    return cast(Scope, connexion.context.scope._get_current_object())
 
 
 def base_url(scope: Scope) -> str:

@@ -1,28 +1,35 @@
-"""Connexion's AsyncApp, with what Connexion rebuilds on every request built once: each operation's
-handler chain, and the validators of its header parameters."""
+"""Every use of Connexion internals, in one place: the AsyncApp with what Connexion rebuilds on every request
+built once (each operation's handler chain, its header validators), the request's scope and routed operation.
+
+Connexion is pinned to the exact version this was read from (pyproject); tests/reference_server/
+test_connexion_adapter.py fails loudly when an install differs or an internal used here moves."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from connexion import AsyncApp
 from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import receive, scope
+from connexion.context import scope as connexion_scope
 from connexion.decorators import StarletteDecorator
 from connexion.json_schema import resolve_refs
+from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.operations import AbstractOperation
 from connexion.utils import is_null, is_nullable
 from connexion.validators import ParameterValidator
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
+from starlette.types import Scope
 
 from callback_core.schemas import validator_for
 
 T = TypeVar("T")
+PINNED_VERSION = "3.3.0"
 
 
 class ReferenceApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
@@ -126,3 +133,15 @@ def resolved_document(document: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `document` with every `$ref` resolved, as Connexion hands its schemas to validators."""
     resolved: dict[str, Any] = resolve_refs(copy.deepcopy(dict(document)))
     return resolved
+
+
+def current_scope() -> Scope:
+    """The ASGI scope of the request a handler is answering (Connexion keeps it in a context variable)."""
+    return cast(Scope, connexion_scope._get_current_object())
+
+
+def routed_operation_id(scope: Scope) -> str | None:
+    """The operationId Connexion's routing matched for this request (None before routing, or none)."""
+    routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
+    found = routing.get("operation_id") if isinstance(routing, dict) else None
+    return found if isinstance(found, str) else None
