@@ -3,6 +3,10 @@ signed run of the reference server and the suite, both building names and the st
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ from suite_helpers import TEST_SECRET, run_suite
 
 from callback_core import signing
 from callback_core.errors import SignatureError, SpecError
+from callback_core.secrets import SECRET_ENV
 from callback_core.spec import Contract
 from contract_tests.events import RequestDone
 from contract_tests.models import Outcome, Role, Verdict
@@ -78,3 +83,16 @@ def test_a_signed_header_the_scheme_does_not_set_is_a_document_error(document: d
     document["paths"][contract.path][contract.method.lower()]["x-hmac-signing"]["signedHeaders"].append("x-other")
     with pytest.raises(SpecError, match="signedHeaders may only name host"):
         Contract.from_dict(document)
+
+
+@pytest.mark.e2e
+def test_make_run_conforms_with_the_renamed_document(document: dict[str, Any], tmp_path: Path) -> None:
+    spec = renamed_document(document, tmp_path / "renamed.yaml")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "run_against_reference.py"
+    env = {**os.environ, SECRET_ENV: TEST_SECRET}
+    done = subprocess.run([sys.executable, str(script), "--spec", str(spec), "--max-examples", "5", "--seed", "2"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "RESULT: conforms" in done.stdout
+    assert re.search(r"CC006 HMAC signatures are verified \.+ PASSED", done.stdout)
+    assert TEST_SECRET not in done.stdout + done.stderr
