@@ -16,12 +16,13 @@ from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import receive, scope
 from connexion.context import scope as connexion_scope
+from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
 from connexion.json_schema import resolve_refs
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.operations import AbstractOperation
 from connexion.utils import is_null, is_nullable
-from connexion.validators import ParameterValidator
+from connexion.validators import FormDataValidator, MultiPartFormDataValidator, ParameterValidator
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from starlette.types import Scope
@@ -145,3 +146,13 @@ def routed_operation_id(scope: Scope) -> str | None:
     routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
     found = routing.get("operation_id") if isinstance(routing, dict) else None
     return found if isinstance(found, str) else None
+
+
+def body_validator_map(json_validator: type) -> Any:
+    """Connexion's body validator map with `json_validator` for every JSON media type (`*/*json`, matched
+    with Connexion's media-type wildcards) and Connexion's own form validators."""
+    return MediaTypeDict({
+        "*/*json": json_validator,
+        "application/x-www-form-urlencoded": FormDataValidator,
+        "multipart/form-data": MultiPartFormDataValidator,
+    })
