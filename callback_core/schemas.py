@@ -58,19 +58,29 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_PLAIN_ONE_OF = Draft4Validator.VALIDATORS["oneOf"]
+Keyword = Callable[[Any, Any, Any, Any], Iterator[ValidationError]]
 
 
-def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    """OpenAPI 3.0's `oneOf` with a `discriminator`: the discriminating value names the variant the object
-    must match (its errors are the clearest), and `oneOf` still holds (no other variant may match).
+def _discriminated(plain: Keyword) -> Keyword:
+    """`oneOf`/`anyOf` as OpenAPI 3.0 reads them next to a `discriminator` (see _one_of)."""
+
+    def keyword(validator: Any, variants: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        return _one_of(validator, variants, instance, schema, plain)
+
+    return keyword
+
+
+def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any, plain: Keyword) -> Iterator[ValidationError]:
+    """A `discriminator` next to `oneOf` (or `anyOf`): the discriminating value names the variant the object
+    must match (its errors are the clearest), and the keyword still holds (for oneOf: no other variant may
+    match).
 
     The value names a variant through the mapping, or else by its component name (`#/components/schemas/
     {value}`) when that is one of the `oneOf` references; any other value is refused.
     """
     discriminator = schema.get("discriminator")
     if not isinstance(discriminator, Mapping) or not validator.is_type(instance, "object"):
-        yield from _PLAIN_ONE_OF(validator, one_of, instance, schema)
+        yield from plain(validator, one_of, instance, schema)
         return
     name = discriminator.get("propertyName")
     mapping = discriminator.get("mapping") or {}
@@ -91,11 +101,15 @@ def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any) -> Iterator
     if selected:
         yield from selected
         return
-    yield from _PLAIN_ONE_OF(validator, one_of, instance, schema)
+    yield from plain(validator, one_of, instance, schema)
 
 
 _COMPONENT = "#/components/schemas/"
-_OAS30 = extend(OAS30Validator, {"pattern": _pattern, "oneOf": _one_of})
+_OAS30 = extend(OAS30Validator, {
+    "pattern": _pattern,
+    "oneOf": _discriminated(Draft4Validator.VALIDATORS["oneOf"]),
+    "anyOf": _discriminated(Draft4Validator.VALIDATORS["anyOf"]),
+})
 
 
 def _root(document: Mapping[str, Any], schema: Any) -> Any:

@@ -188,3 +188,9 @@ def test_int64_and_a_discriminator_are_decided_by_openapi_not_draft_4() -> None:
     assert not validator.is_valid({"kind": "c"})
     for body in ({"kind": "a", "n": INT64}, {"kind": "b"}, {"kind": "c"}):
         assert validator.fast is not None and not validator.fast(body)
+    # The same reading next to anyOf, and an implicit name only among the variants (no loop through itself).
+    any_of = schema_validator(document, {**{"anyOf": schema["oneOf"]}, "discriminator": schema["discriminator"]})
+    assert any_of.is_valid({"kind": "a"}) and not any_of.is_valid({"kind": "b"})
+    document["components"]["schemas"]["Self"] = {"oneOf": schema["oneOf"], "discriminator": {"propertyName": "kind"}}
+    implicit = schema_validator(document, {"$ref": "#/components/schemas/Self"})
+    assert implicit.is_valid({"kind": "A"}) and not implicit.is_valid({"kind": "Self"})
