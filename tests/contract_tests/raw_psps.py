@@ -66,6 +66,11 @@ async def problem_400(_reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     await writer.drain()
 
 
+async def plain_http_on_a_tls_port(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Plain HTTP where the URL says https (a TLS terminator missing or misconfigured): no TLS handshake."""
+    await problem_400(_reader, writer)
+
+
 async def _read_request(reader: asyncio.StreamReader) -> None:
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
@@ -77,8 +82,9 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 
 
 @contextmanager
-def raw_psp(behaviour: Behaviour) -> Iterator[str]:
-    """Serve `behaviour` on 127.0.0.1 and a port the OS picks; yields the callback URL."""
+def raw_psp(behaviour: Behaviour, *, scheme: str = "http") -> Iterator[str]:
+    """Serve `behaviour` on 127.0.0.1 and a port the OS picks; yields the callback URL (with `scheme`: an https
+    URL makes the client start a TLS handshake, and the behaviour answers at once, without reading it)."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, asyncio.base_events.Server] = {}
@@ -86,7 +92,8 @@ def raw_psp(behaviour: Behaviour) -> Iterator[str]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(CONNECTION_LIFETIME):
-                await _read_request(reader)
+                if scheme == "http":
+                    await _read_request(reader)
                 await behaviour(reader, writer)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
                 asyncio.CancelledError):
@@ -105,7 +112,7 @@ def raw_psp(behaviour: Behaviour) -> Iterator[str]:
         raise RuntimeError("the raw PSP did not start within 10 s")
     port = holder["server"].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}/callbacks/card"
+        yield f"{scheme}://127.0.0.1:{port}/callbacks/card"
     finally:
         async def shut() -> None:
             holder["server"].close()

@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from raw_psps import Behaviour, broken_gzip, http09_garbage, problem_400, raw_psp, reset_mid_answer, trickle
+from raw_psps import (
+    Behaviour,
+    broken_gzip,
+    http09_garbage,
+    plain_http_on_a_tls_port,
+    problem_400,
+    raw_psp,
+    reset_mid_answer,
+    trickle,
+)
 
 from card_callback import test as test_cli
 from contract_tests import runner
@@ -60,6 +69,14 @@ def test_a_psp_that_breaks_http_gets_a_finding_with_a_reproduction(
     assert f"{code} defect" in result.output and "reproduce curl" in result.output
     suite = junit.find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
+
+
+def test_a_failed_tls_handshake_is_a_finding_not_an_unreachable_url(tmp_path: Path) -> None:
+    with raw_psp(plain_http_on_a_tls_port, scheme="https") as url:
+        result, report, _, _ = run_cli(url, tmp_path)
+    assert result.exit_code == 1, result.output
+    failure = next(f for f in report["failures"] if f["code"] == "CC002")
+    assert "TLS handshake or session failed" in failure["exchanges"][0]["error"]
 
 
 def test_an_internal_error_ends_the_run_with_exit_2_and_the_reports_so_far(
