@@ -95,7 +95,7 @@ def test_an_internal_error_ends_the_run_with_exit_2_and_the_reports_so_far(
     assert note.startswith("could not test: internal error") and "KeyError" in note and "\n" not in note
     outcomes = {c["code"]: c["outcome"] for c in report["checks"]}
     assert outcomes["CC002"] == "passed" and outcomes["CC004"] == "skipped"  # judged before the error, not after
-    assert "RESULT: could not test" in result.output and note in result.output
+    assert "RESULT: could not test (stopped before the end: see the note)" in result.output and note in result.output
     suite = junit.find("testsuite")
     assert suite is not None and len(suite.findall("testcase")) == len(CHECKS)  # every check, judged or not
 
