@@ -23,7 +23,7 @@ from raw_psps import (
 
 from card_callback import test as test_cli
 from contract_tests import runner
-from contract_tests.checks import CHECKS
+from contract_tests.catalogue import CHECKS
 
 DEADLINE = 1.0
 # The first request alone, then one round of lanes, then the in-flight ones drain: each is bounded by the
@@ -85,7 +85,7 @@ def test_an_internal_error_ends_the_run_with_exit_2_and_the_reports_so_far(
     def broken_check(*_args: Any) -> Any:
         raise KeyError("a bug in the suite")
 
-    monkeypatch.setitem(runner.JUDGES, "CC004", broken_check)
+    monkeypatch.setitem(runner.JUDGES, "CC003", broken_check)
     with raw_psp(problem_400) as url:
         result, report, junit, _ = run_cli(url, tmp_path)
     assert result.exit_code == 2, result.output
@@ -94,7 +94,7 @@ def test_an_internal_error_ends_the_run_with_exit_2_and_the_reports_so_far(
     note = report["notes"][-1]
     assert note.startswith("could not test: internal error") and "KeyError" in note and "\n" not in note
     outcomes = {c["code"]: c["outcome"] for c in report["checks"]}
-    assert outcomes["CC002"] == "passed" and outcomes["CC004"] == "skipped"  # judged before the error, not after
+    assert outcomes["CC002"] == "passed" and outcomes["CC003"] == "skipped"  # judged before the error, not after
     assert "RESULT: could not test (stopped before the end: see the note)" in result.output and note in result.output
     suite = junit.find("testsuite")
     assert suite is not None and len(suite.findall("testcase")) == len(CHECKS)  # every check, judged or not
