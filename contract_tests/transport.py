@@ -74,22 +74,27 @@ class ClientTransport(Transport):
                     client = self._reconnect()
                     self._clients.append(client)
             self._local.client = client
+            self._local.reused = False
         return client
 
     def send(self, request: Outgoing, timeout: float) -> Answer:
         client = self._client()
-        self._local.spoiled = True
+        reused = self._reconnect is not None and self._local.reused
+        self._local.spoiled = self._local.reused = True
         try:
-            response = client.request(
-                request.method,
-                request.url,
-                # A list keeps our exact header names and values (Host included) and lets httpx add
-                # only what it must (Content-Length).
-                headers=list(request.headers),
-                content=request.body,
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                extensions={TOTAL_TIMEOUT: timeout},
-            )
+            response = _request(client, request, timeout)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if not reused:
+                raise transport_error(exc, timeout) from None
+            # The PSP closed a kept-alive connection (an idle timeout) just as this request went out on it: a
+            # race on the sender's side, which HTTP clients retry once on a new connection. A PSP that breaks
+            # connections itself breaks the new one too (and after a failure every request gets a new one).
+            client = self._client()
+            self._local.reused = True
+            try:
+                response = _request(client, request, timeout)
+            except httpx.HTTPError as again:
+                raise transport_error(again, timeout) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, timeout) from None
         self._local.spoiled = response.status_code >= 500
@@ -106,6 +111,19 @@ class ClientTransport(Transport):
             client.close()
         if self._on_close is not None:
             self._on_close()
+
+
+def _request(client: httpx.Client, request: Outgoing, timeout: float) -> httpx.Response:
+    return client.request(
+        request.method,
+        request.url,
+        # A list keeps our exact header names and values (Host included) and lets httpx add only what it
+        # must (Content-Length).
+        headers=list(request.headers),
+        content=request.body,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        extensions={TOTAL_TIMEOUT: timeout},
+    )
 
 
 def transport_error(exc: httpx.HTTPError, timeout: float) -> TransportError:

@@ -18,10 +18,12 @@ CONNECTION_LIFETIME = 30.0  # no connection outlives this, whatever the client d
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def _head(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
-    # Every connection ends after one answer, and says so: a client must not send another request on it.
-    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}",
-             "Connection: close", "", ""]
+def _head(status: str, headers: list[tuple[str, str]], body: bytes, *, announce_close: bool = True) -> bytes:
+    # Every connection ends after one answer, and says so (unless told not to): a client must not send another
+    # request on it.
+    close = ["Connection: close"] if announce_close else []
+    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}", *close,
+             "", ""]
     return "\r\n".join(lines).encode("ascii")
 
 
@@ -63,6 +65,13 @@ async def problem_400(_reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     """A well-formed 400 problem answer to everything (enough for a run to reach its checks)."""
     body = b'{"title":"Bad Request","status":400}'
     writer.write(_head("400 Bad Request", [("Content-Type", "application/problem+json")], body) + body)
+    await writer.drain()
+
+
+async def closes_without_saying(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A correct answer on a kept-alive connection, which the PSP then closes (as an idle timeout would)."""
+    writer.write(_head("200 OK", [("Content-Type", "application/json")], JSON_ANSWER, announce_close=False)
+                 + JSON_ANSWER)
     await writer.drain()
 
 

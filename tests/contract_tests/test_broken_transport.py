@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from raw_psps import (
     Behaviour,
     broken_gzip,
+    closes_without_saying,
     http09_garbage,
     plain_http_on_a_tls_port,
     problem_400,
@@ -24,6 +25,8 @@ from raw_psps import (
 from card_callback import test as test_cli
 from contract_tests import runner
 from contract_tests.catalogue import CHECKS
+from contract_tests.models import Outgoing
+from contract_tests.transport import http_transport
 
 DEADLINE = 1.0
 # The first request alone, then one round of lanes, then the in-flight ones drain: each is bounded by the
@@ -69,6 +72,15 @@ def test_a_psp_that_breaks_http_gets_a_finding_with_a_reproduction(
     assert f"{code} defect" in result.output and "reproduce curl" in result.output
     suite = junit.find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
+
+
+def test_a_kept_alive_connection_the_psp_closed_is_not_blamed_on_it() -> None:
+    # Each answer is correct; the PSP then closes the connection without a `Connection: close`, so the next
+    # request may race the close on the pooled connection. That race is the sender's: never a finding.
+    with raw_psp(closes_without_saying) as url, http_transport() as transport:
+        request = Outgoing("POST", url, (("Content-Type", "application/json"),), b"{}")
+        answers = [transport.send(request, 5.0) for _ in range(400)]
+    assert {answer.status for answer in answers} == {200}
 
 
 def test_a_failed_tls_handshake_is_a_finding_not_an_unreachable_url(tmp_path: Path) -> None:
