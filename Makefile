@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+RUN_ARGS ?=
 
 .PHONY: help install browser lint test run serve bench clean
 
@@ -35,8 +36,8 @@ lint: install ## Lint the contract document and the code (ruff, mypy --strict)
 test: install browser ## Run the test suite (pytest; exit 5, no tests, fails)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-run: install ## Start the reference server, run the contract suite against it, print the report
-	$(PY) scripts/run_against_reference.py
+run: install ## Start the reference server, run the contract suite against it, print the report (RUN_ARGS: --spec PATH, ...)
+	$(PY) scripts/run_against_reference.py $(RUN_ARGS)
 
 serve: install ## Serve the reference PSP on http://127.0.0.1:8080 (Swagger UI at /ui/)
 	$(BIN)/card-callback serve

@@ -195,6 +195,7 @@ def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_
         body = body_file.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {body_file}: {exc.strerror or exc}")
+    contract = Contract.from_file()
     headers = sign(
         secret,
         method=method,
@@ -202,8 +203,9 @@ def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_
         host=host,
         body=body,
         date=date or http_date(datetime.now(UTC)),
+        scheme=contract.hmac,
     )
-    click.echo(format_signed_headers(headers, Contract.from_file()))
+    click.echo(format_signed_headers(headers, contract))
 
 
 COMMANDS: list[click.Command] = [send_command, sign_command]

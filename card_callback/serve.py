@@ -66,15 +66,17 @@ def _listen(host: str, port: int) -> socket.socket:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the socket and the database (idempotent across them: the database "
                    "decides which process answers an attempt first).")
-def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None, workers: int) -> None:
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The contract document to serve (default: the bundled openapi/card-callback.yaml).")
+def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None, workers: int, spec_path: Path | None) -> None:
     """Serve the reference PSP: the card callback routed from the contract document, test cards, 3-D Secure."""
     _quiet_connexion_import()
     from reference_server import create_app
 
     try:
         secret = load_secret(os.environ, hmac_secret_file)
-        app = create_app(db_path=db, hmac_secret=secret)
-        callback_path = Contract.from_file(bundled_spec_path()).path
+        app = create_app(db_path=db, hmac_secret=secret, spec_path=spec_path)
+        callback_path = Contract.from_file(spec_path or bundled_spec_path()).path
     except CardCallbackError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -91,7 +93,7 @@ def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None, workers
         # The app above opened the database and created its tables once; each worker opens its own connection.
         del app
         sys.stdout.flush()
-        _run_workers(workers, sock, db, secret)
+        _run_workers(workers, sock, db, secret, spec_path)
         return
     _serve_app(app, sock)
 
@@ -101,15 +103,15 @@ def _quiet_connexion_import() -> None:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
-def _run_workers(count: int, sock: socket.socket, db: Path, secret: str | None) -> None:
+def _run_workers(count: int, sock: socket.socket, db: Path, secret: str | None, spec_path: Path | None) -> None:
     """`count` processes serving the one listening socket; SIGTERM or SIGINT stops them all.
 
     Spawned, not forked: a fork would copy the SQLite connection and the writer thread of this process.
     The secret reaches them through the process pipe, never a command line.
     """
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker_main, args=(sock, db, secret), name=f"card-callback-serve-{i}")
-                 for i in range(count)]
+    processes = [context.Process(target=_worker_main, args=(sock, db, secret, spec_path),
+                                 name=f"card-callback-serve-{i}") for i in range(count)]
     for process in processes:
         process.start()
 
@@ -124,13 +126,13 @@ def _run_workers(count: int, sock: socket.socket, db: Path, secret: str | None) 
         process.join()
 
 
-def _worker_main(sock: socket.socket, db: Path, secret: str | None) -> None:
+def _worker_main(sock: socket.socket, db: Path, secret: str | None, spec_path: Path | None) -> None:
     # A terminal's Ctrl-C reaches every process of the group: the parent forwards SIGTERM, workers ignore SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_connexion_import()
     from reference_server import create_app
 
-    _serve_app(create_app(db_path=db, hmac_secret=secret), sock)
+    _serve_app(create_app(db_path=db, hmac_secret=secret, spec_path=spec_path), sock)
 
 
 def _serve_app(app: object, sock: socket.socket) -> None:

@@ -128,6 +128,8 @@ def run_suite(
                     report = event.report
     except CardCallbackError as exc:
         _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - run() reports its own failures; this is what is left (a report's I/O)
+        _fail(f"internal error, could not test: {type(exc).__name__}: {' '.join(str(exc).split())}")
     except KeyboardInterrupt:
         click.echo("\ninterrupted", err=True)
         sys.exit(130)

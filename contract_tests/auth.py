@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from datetime import datetime, timedelta
 
 import httpx
@@ -46,15 +47,15 @@ def _signature_headers(
     key = _other_secret(secret) if tamper is Tamper.WRONG_SECRET else secret
     sign_path = path_and_query.split("?")[0].rstrip("/") + "/other" if tamper is Tamper.WRONG_PATH else path_and_query
     sign_host = "psp.card-callback.invalid" if tamper is Tamper.WRONG_HOST else host
-    signed = signing.sign(
-        key, method="POST", path_and_query=sign_path, host=sign_host, body=signed_body, date=signing.http_date(moment)
-    )
+    signed = signing.sign(key, method="POST", path_and_query=sign_path, host=sign_host, body=signed_body,
+                          date=signing.http_date(moment), scheme=scheme)
     content_sha256 = signed.content_sha256
     authorization = signed.authorization
     if tamper is Tamper.BODY_CHANGED_REHASHED:
         content_sha256 = signing.content_sha256(probe.body)
     if tamper is Tamper.BAD_SIGNATURE:
-        authorization = signing.AUTH_PREFIX + _flip(authorization[len(signing.AUTH_PREFIX) :])
+        prefix = signing.auth_prefix(scheme)
+        authorization = prefix + _flip(authorization[len(prefix) :])
     values = {
         scheme.date_header: signed.date,
         scheme.content_sha256_header: content_sha256,
@@ -69,8 +70,12 @@ def _signature_headers(
 
 
 def _other_secret(secret: str) -> str:
-    # Differs from the real secret in every position, so no prefix-only comparison can accept it.
-    return "".join("B" if ch == "A" else "A" for ch in secret) or "A"
+    # A key of its own from the OS's random source: nothing about the real secret can be learnt from a
+    # signature made with it (the reports print that signature), and it never equals the real one.
+    while True:
+        key = secrets.token_urlsafe(max(32, len(secret)))
+        if key != secret:
+            return key
 
 
 def _flip(sig: str) -> str:

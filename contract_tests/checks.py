@@ -134,7 +134,8 @@ def no_server_errors(exchanges: list[Exchange], ctx: Context) -> tuple[int, list
             findings.append(Finding(f"answered {ex.answer.status} to {_role_phrase(ex)}", _snippet(ex.answer.body),
                                     (ex,)))
         elif ex.answer is None and not ex.timed_out:
-            findings.append(Finding(f"no answer to {_role_phrase(ex)}: the connection failed", ex.error or "", (ex,)))
+            findings.append(Finding(f"no usable answer to {_role_phrase(ex)}: the connection or the answer broke",
+                                    ex.error or "", (ex,)))
     return len(exchanges), findings
 
 
@@ -264,8 +265,9 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
             continue
         judged += 1
         if ex.answer.status != 401:
-            findings.append(Finding(f"a stale X-Ms-Date was accepted: answered {_answer_phrase(ex.answer)}, not 401",
-                                    f"X-Ms-Date: {ex.request.header(ctx.contract.hmac.date_header)}", (ex,), severity))
+            date = ctx.contract.hmac.date_header
+            findings.append(Finding(f"a stale {date} was accepted: answered {_answer_phrase(ex.answer)}, not 401",
+                                    f"{date}: {ex.request.header(date)}", (ex,), severity))
     return judged, findings
 
 

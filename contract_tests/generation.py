@@ -5,14 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from callback_core.spec import Contract
 from contract_tests.errors import GenerationError
-from contract_tests.mutations import invalid_without_formats, patterned_values
+from contract_tests.hypothesis_adapter import library_constants_only
+from contract_tests.mutations import invalid_without_formats
+from contract_tests.schemathesis_adapter import coverage_cases
 
 # Strings longer than this are left out of valid callbacks: the document sets no maxLength, but a careful
 # PSP may still cap field sizes (and answer 413 or 400), which is not a contract breach worth reporting.
@@ -43,7 +44,7 @@ def generate(contract: Contract, *, seed: int, max_examples: int, invalid_exampl
         operation = schema[contract.path][contract.method]
     except Exception as exc:  # Schemathesis raises many kinds; any of them means no generation.
         raise GenerationError(f"Schemathesis cannot load {contract.source}: {exc}") from None
-    with _library_constants_only():  # every use of Hypothesis below, fuzzing and the coverage phase alike
+    with library_constants_only():  # every use of Hypothesis below, fuzzing and the coverage phase alike
         valid = [case.body for case in _draw(operation.as_strategy(GenerationMode.POSITIVE), seed, max_examples)]
         invalid = (
             [case.body for case in _draw(operation.as_strategy(GenerationMode.NEGATIVE), seed, invalid_examples)]
@@ -59,14 +60,8 @@ def generate(contract: Contract, *, seed: int, max_examples: int, invalid_exampl
 def _coverage(schema: Any, operation: Any, contract: Contract) -> tuple[list[Any], list[Any]]:
     """Schemathesis's coverage phase: the document's examples with one value changed at a time, to boundary
     values (valid) or to each way of breaking it (invalid). Deterministic and cheap, as in `schemathesis run`."""
-    from schemathesis import GenerationMode
-
     try:
-        cases = schema.iter_coverage_cases(
-            operation,
-            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-            generation_config=schema.config.generation_for(operation=operation),
-        )
+        cases = coverage_cases(schema, operation)
         bodies = [case.body for case in cases if case.method.upper() == contract.method]
     except Exception as exc:  # Schemathesis raises many kinds; any of them means no coverage cases.
         raise GenerationError(f"Schemathesis could not derive coverage cases: {type(exc).__name__}: {exc}") from None
@@ -104,42 +99,11 @@ def _draw(strategy: Any, seed: int, count: int) -> list[Any]:
     return drawn
 
 
-@contextmanager
-def _library_constants_only() -> Iterator[None]:
-    """Keep Hypothesis from mixing the literals of the process's own modules into its draws.
-
-    Hypothesis (6.131+) adds the string and number literals of every loaded module outside the standard
-    library and site-packages to the values it draws. Those modules differ between `card-callback test`, the
-    pytest form and a user's own test files, so the same seed drew different cases in each. There is no
-    setting for it; with another Hypothesis layout this does nothing (a test notices).
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-
-        original, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE, Constants()
-    except (ImportError, AttributeError):
-        yield
-        return
-    # The cache holds the permitted constants per kind of draw, local ones included: empty it on the way in
-    # (values from earlier runs) and out (ours would hide the local constants from later runs).
-    cache.cache.clear()
-    providers._get_local_constants = lambda: empty
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        cache.cache.clear()
-
-
 def _usable_valid(contract: Contract, body: Any) -> bool:
     return (
         isinstance(body, dict)
         and contract.is_valid_request(body)
         and _strings_fit(body)
-        # Python's `$` also matches before a final newline, ECMA's (OpenAPI's) does not: "1234\n" passes
-        # our validator but not a PSP's, so such a value is not reliably valid.
-        and not any("\n" in value for value, _ in patterned_values(contract, body))
     )
 
 

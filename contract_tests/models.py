@@ -109,6 +109,7 @@ class Exchange:
     elapsed: float
     error: str | None = None
     timed_out: bool = False
+    unreachable: bool = False  # no connection at all: the run tested nothing, not a PSP defect
 
 
 class Severity(StrEnum):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from callback_core.errors import CardCallbackError
 from callback_core.spec import Contract
 from contract_tests.auth import prepare
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
@@ -99,10 +100,54 @@ def run(
     timer: Callable[[], float] = time.perf_counter,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Iterator[Event]:
-    """Generate, send, judge; yields progress as it goes and a RunFinished with the report last."""
+    """Generate, send, judge; yields progress as it goes and a RunFinished with the report last.
+
+    Whatever goes wrong once the run has started, in the toolkit or in a library it uses, still ends in a
+    RunFinished: an "untested" report with what was sent and judged so far and the reason as a note, so
+    every report gets written and no verdict is made up.
+    """
     settings = settings.validate()
-    contract, deadline, signed = settings.contract, settings.effective_deadline, settings.secret is not None
     started_at, started = now(), timer()
+    exchanges: list[Exchange] = []
+    results: list[CheckResult] = []
+    try:
+        for event in _run(settings, transport, now, timer, new_id, started_at, started):
+            if isinstance(event, RequestDone):
+                exchanges.append(event.exchange)
+            elif isinstance(event, CheckFinished):
+                results.append(event.result)
+            yield event
+    except Exception as exc:  # noqa: BLE001 - the point: no exception may cost the user the report
+        yield RunFinished(_aborted(settings, exchanges, results, _one_line(exc), started_at, timer() - started))
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or "(no message)"
+    if isinstance(exc, CardCallbackError):
+        return text
+    return f"internal error of the suite, not a PSP defect: {type(exc).__name__}: {text}"
+
+
+def _aborted(settings: Settings, exchanges: list[Exchange], results: list[CheckResult], reason: str,
+             started_at: datetime, duration: float) -> Report:
+    done = {r.check.code for r in results}
+    skipped = [CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: the run stopped (see the note)")
+               for check in CHECKS if check.code not in done]
+    return Report(
+        target=settings.url, spec_source=settings.contract.source, spec_sha256=settings.spec_sha256,
+        seed=settings.seed, deadline=settings.effective_deadline, max_examples=settings.max_examples,
+        strict=settings.strict, signed=settings.secret is not None, verdict=Verdict.UNTESTED,
+        results=(*results, *skipped), latency=latency([ex.elapsed for ex in exchanges if ex.answer]),
+        requests=len(exchanges), duration=duration, started_at=started_at.isoformat(timespec="seconds"),
+        notes=(f"could not test: {reason}",),
+    )
+
+
+def _run(
+    settings: Settings, transport: Transport, now: Callable[[], datetime], timer: Callable[[], float],
+    new_id: Callable[[], str], started_at: datetime, started: float,
+) -> Iterator[Event]:
+    contract, deadline, signed = settings.contract, settings.effective_deadline, settings.secret is not None
     yield RunStarted(settings.url, contract.source, settings.spec_sha256, settings.seed, deadline,
                      settings.max_examples, settings.strict, signed)
     generated = generate(contract, seed=settings.seed, max_examples=settings.max_examples,
@@ -123,8 +168,8 @@ def run(
         yield RequestDone(len(done), len(probes), exchange, is_late)
         failed_in_a_row = failed_in_a_row + 1 if exchange.answer is None and not exchange.timed_out else 0
         late += is_late
-        if index == 0 and exchange.answer is None and not exchange.timed_out:
-            break  # unreachable: nothing was tested, _untested_reason says why
+        if index == 0 and exchange.unreachable:
+            break  # nothing was tested, _untested_reason says why
         if late >= STOP_AFTER_LATE:
             notes.append(f"stopped after {len(done)} of {len(probes)} requests: {late} answers missed the deadline")
             break
@@ -300,13 +345,16 @@ def _send(
     try:
         answer = transport.send(request, timeout)
     except TransportError as exc:
-        return Exchange(probe, request, None, timer() - start, error=exc.reason, timed_out=exc.timed_out)
+        return Exchange(probe, request, None, timer() - start, error=exc.reason, timed_out=exc.timed_out,
+                        unreachable=exc.connect)
     return Exchange(probe, request, answer, timer() - start)
 
 
 def _untested_reason(exchanges: list[Exchange], signed: bool) -> str | None:
     answered = [ex for ex in exchanges if ex.answer is not None]
-    if not answered:
+    if not answered and all(ex.unreachable for ex in exchanges):
+        # A PSP that took the connection and then broke it (reset, garbage, a trickle past the deadline) was
+        # tested: CC002 and CC003 report that. Only an endpoint nobody could connect to was not.
         reason = next((ex.error for ex in exchanges if ex.error), "no request got an answer")
         return f"tested nothing: {reason}"
     valid = [ex for ex in answered if ex.probe.role is Role.VALID]

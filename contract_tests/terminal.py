@@ -142,7 +142,8 @@ def format_verdict(report: Report) -> str:
     elif report.verdict is Verdict.DEFECTS:
         head = f"RESULT: defects found ({', '.join(failed)})"
     else:
-        head = "RESULT: could not test (nothing was judged)"
+        judged = any(r.judged for r in report.results)
+        head = f"RESULT: could not test ({'stopped before the end: see the note' if judged else 'nothing was judged'})"
     if report.not_exercised and report.verdict is not Verdict.UNTESTED:
         head += f"; not exercised: {', '.join(r.check.code for r in report.not_exercised)}"
     return f"{head}; {report.requests} requests in {report.duration:.1f} s; seed {report.seed}"

@@ -8,19 +8,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
-import connexion.context
 from connexion import AsyncApp
-from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.validators import FormDataValidator, MultiPartFormDataValidator
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
@@ -29,7 +26,12 @@ from starlette.types import Scope
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
 from reference_server.cards import load_cards
-from reference_server.connexion_app import ReferenceApp, parameter_validator_for_one_app
+from reference_server.connexion_app import (
+    ReferenceApp,
+    body_validator_map,
+    current_scope,
+    parameter_validator_for_one_app,
+)
 from reference_server.errors import (
     BadRequest,
     ConfigError,
@@ -111,13 +113,7 @@ def create_app(
     reference_spec = bundled_document("reference-server.yaml")
     app = ReferenceApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
     resolver = _resolver(_handlers(psp, contract))
-    body_validators = MediaTypeDict(
-        {
-            "*/*json": bodies.for_one_app(),
-            "application/x-www-form-urlencoded": FormDataValidator,
-            "multipart/form-data": MultiPartFormDataValidator,
-        }
-    )
+    body_validators = body_validator_map(bodies.for_one_app(contract.document))
     # Both documents share the root path. Connexion sorts equal base paths in reverse order of
     # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
     # that /ui/ shows it (tests/reference_server checks /ui/).
@@ -187,7 +183,7 @@ def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
 
 def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
     async def card_callback(body: dict[str, Any]) -> Response:
-        scope = _current_scope()
+        scope = current_scope()
         trace = trace_of(scope)
         trace.attempt_id = str(body.get("authorizationAttemptId"))
         base = base_url(scope)
@@ -235,10 +231,6 @@ def _allowed_methods(documents: list[Path]) -> Callable[[str], list[str]]:
         return sorted({m for regex, methods in routes if regex.match(path) for m in methods})
 
     return allowed
-
-
-def _current_scope() -> Scope:
-    return cast(Scope, connexion.context.scope._get_current_object())
 
 
 def base_url(scope: Scope) -> str:

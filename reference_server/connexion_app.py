@@ -1,24 +1,36 @@
-"""Connexion's AsyncApp, with what Connexion rebuilds on every request built once: each operation's
-handler chain, and the validators of its header parameters."""
+"""Every use of Connexion internals, in one place: the AsyncApp with what Connexion rebuilds on every request
+built once (each operation's handler chain, its header validators), the request's scope and routed operation.
+
+Connexion is pinned to the exact version this was read from (pyproject); tests/reference_server/
+test_connexion_adapter.py fails loudly when an install differs or an internal used here moves."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from connexion import AsyncApp
 from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.context import receive, scope
+from connexion.context import scope as connexion_scope
+from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
+from connexion.json_schema import resolve_refs
+from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.operations import AbstractOperation
 from connexion.utils import is_null, is_nullable
-from connexion.validators import ParameterValidator
-from jsonschema import Draft4Validator
+from connexion.validators import FormDataValidator, MultiPartFormDataValidator, ParameterValidator
 from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from starlette.types import Scope
+
+from callback_core.schemas import validator_for
 
 T = TypeVar("T")
+PINNED_VERSION = "3.3.0"
 
 
 class ReferenceApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
@@ -95,11 +107,11 @@ def with_own_cache(cls: V) -> V:
 
 
 class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Connexion's parameter validation, with one compiled validator per parameter.
+    """Connexion's parameter validation with the toolkit's one validator, compiled once per parameter.
 
     Connexion 3.3 deep-copies the parameter and builds a `Draft4Validator` for every parameter present in
     every request: with the three HMAC headers, that was most of what signing added to a callback's cost.
-    Verdicts and messages are Connexion's own.
+    The validator is callback_core's (OpenAPI 3.0, ECMA-262 patterns); messages have Connexion's form.
     """
 
     _compiled: ClassVar[CompiledPerSchema] = CompiledPerSchema()  # one per app: parameter_validator_for_one_app
@@ -108,8 +120,7 @@ class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
     def validate_parameter(cls, parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None) -> Any:
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
-        validator: Draft4Validator = cls._compiled.compiled(param, lambda: Draft4Validator(
-            param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER))
+        validator: Validator = cls._compiled.compiled(param, lambda: validator_for({}, param.get("schema", param)))
         error = best_match(validator.iter_errors(value))
         return None if error is None else str(error)
 
@@ -117,3 +128,31 @@ class CachedParameterValidator(ParameterValidator):  # type: ignore[misc]
 def parameter_validator_for_one_app() -> type[CachedParameterValidator]:
     """A CachedParameterValidator class with its own cache, for one app."""
     return with_own_cache(CachedParameterValidator)
+
+
+def resolved_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `document` with every `$ref` resolved, as Connexion hands its schemas to validators."""
+    resolved: dict[str, Any] = resolve_refs(copy.deepcopy(dict(document)))
+    return resolved
+
+
+def current_scope() -> Scope:
+    """The ASGI scope of the request a handler is answering (Connexion keeps it in a context variable)."""
+    return cast(Scope, connexion_scope._get_current_object())
+
+
+def routed_operation_id(scope: Scope) -> str | None:
+    """The operationId Connexion's routing matched for this request (None before routing, or none)."""
+    routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
+    found = routing.get("operation_id") if isinstance(routing, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def body_validator_map(json_validator: type) -> Any:
+    """Connexion's body validator map with `json_validator` for every JSON media type (`*/*json`, matched
+    with Connexion's media-type wildcards) and Connexion's own form validators."""
+    return MediaTypeDict({
+        "*/*json": json_validator,
+        "application/x-www-form-urlencoded": FormDataValidator,
+        "multipart/form-data": MultiPartFormDataValidator,
+    })

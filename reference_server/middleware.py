@@ -16,10 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from callback_core.errors import SignatureError
 from callback_core.signing import verify
 from callback_core.spec import HmacScheme
+from reference_server.connexion_app import routed_operation_id
 from reference_server.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 TRACE_KEY = "reference_server.trace"
-ROUTING_KEY = "connexion_routing"
 callback_log = logging.getLogger("reference_server.callbacks")
 
 
@@ -111,8 +111,7 @@ class CallbackGuard:
         self.now = now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get(ROUTING_KEY, {})
-        if scope["type"] != "http" or routing.get("operation_id") != self.operation_id:
+        if scope["type"] != "http" or routed_operation_id(scope) != self.operation_id:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -176,6 +175,7 @@ class CallbackGuard:
                 body=body,
                 now=self.now(),
                 max_skew_seconds=self.scheme.max_clock_skew_seconds,
+                scheme=self.scheme,
             )
         except SignatureError as exc:
             raise Unauthorized(exc.reason, headers={"WWW-Authenticate": self.scheme.algorithm}) from None

@@ -2,6 +2,7 @@
 
 Both sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET, so exporting it runs the signed suite.
 Extra arguments are passed to `card-callback test` (e.g. `--max-examples 20`); the exit code is the suite's.
+`--spec PATH` goes to both sides: the server serves that document and the suite tests against it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,24 @@ def stop(process: subprocess.Popen[Any], *, timeout: float) -> None:
         process.wait()
 
 
+def split_spec(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`--spec PATH` (or `--spec=PATH`) for both sides, and the rest of the arguments for the suite."""
+    spec: list[str] = []
+    rest = list(argv)
+    for index, arg in enumerate(rest):
+        if arg == "--spec" and index + 1 < len(rest):
+            spec = ["--spec", rest[index + 1]]
+            del rest[index : index + 2]
+            break
+        if arg.startswith("--spec="):
+            spec = ["--spec", arg.split("=", 1)[1]]
+            del rest[index]
+            break
+    return spec, rest
+
+
 def main(argv: list[str]) -> int:
+    spec, argv = split_spec(argv)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
         # The server's own log would interleave with the report: it goes to a file, shown on failure.
@@ -58,7 +76,7 @@ def main(argv: list[str]) -> int:
         log = log_path.open("wb")
         server = subprocess.Popen(
             [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--db", str(Path(tmp) / "reference.sqlite3")],
+             "--db", str(Path(tmp) / "reference.sqlite3"), *spec],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -66,7 +84,7 @@ def main(argv: list[str]) -> int:
             wait_until_listening(port, server)
             url = f"http://127.0.0.1:{port}/psp-makepayment"
             print(f"reference server on {url} (pid {server.pid}); running the contract suite", flush=True)
-            code = subprocess.call([str(BIN / "card-callback"), "test", url, *argv])
+            code = subprocess.call([str(BIN / "card-callback"), "test", url, *spec, *argv])
         except SystemExit:
             log.flush()
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)

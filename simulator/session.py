@@ -151,7 +151,7 @@ async def _send(
     )
     answer = await post(client, request, settings.deadline_seconds)
     verdict = classify(answer, contract, deadline_seconds=settings.deadline_seconds)
-    return Attempt(kind, describe(request, callback.body), answer, verdict)
+    return Attempt(kind, describe(request, callback.body, signed=settings.secret is not None), answer, verdict)
 
 
 async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, expected: str | None) -> ThreeDSStep:

@@ -24,10 +24,7 @@ class Sent:
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
-
-    @property
-    def signed(self) -> bool:
-        return any(name.lower() == "authorization" for name, _ in self.headers)
+    signed: bool = False
 
 
 def signing_target(url: str) -> tuple[str, str]:
@@ -54,13 +51,14 @@ def prepare(
             host=request.headers["host"],
             body=body,
             date=date,
+            scheme=scheme,
         )
         request.headers.update(signed.as_dict(scheme))
     return request
 
 
-def describe(request: httpx.Request, body: bytes) -> Sent:
-    return Sent(request.method, str(request.url), tuple(request.headers.items()), body)
+def describe(request: httpx.Request, body: bytes, *, signed: bool) -> Sent:
+    return Sent(request.method, str(request.url), tuple(request.headers.items()), body, signed)
 
 
 async def post(client: httpx.AsyncClient, request: httpx.Request, deadline_seconds: float) -> Answer:

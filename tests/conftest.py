@@ -46,7 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Generated valid callbacks (default: 30 against the reference server, the CLI's default "
                          "against a URL).")
     group.addoption("--psp-deadline", type=float, default=None, help="Deadline in seconds (default: the document's).")
-    group.addoption("--psp-seed", type=int, default=None, help="Generation seed (default: random, printed).")
+    group.addoption("--psp-seed", type=int, default=None,
+                    help="Generation seed (default: 1, printed: every run the same, so a failure reproduces).")
     group.addoption("--psp-strict", action="store_true", default=False, help="SHOULD rules fail too.")
     group.addoption("--psp-test-cards", default=None,
                     help="The PSP's test cards, as for `card-callback test --test-cards` (default: the built-in ones).")

@@ -72,7 +72,7 @@ class Sender:
                 self._date = signing.http_date(datetime.fromtimestamp(now, UTC))
             scheme = self.settings.contract.hmac
             signed = signing.sign(secret, method="POST", path_and_query=self.path_and_query, host=self.host,
-                                  body=body, date=self._date)
+                                  body=body, date=self._date, scheme=scheme)
             headers[scheme.date_header] = signed.date
             headers[scheme.content_sha256_header] = signed.content_sha256
             headers[scheme.authorization_header] = signed.authorization

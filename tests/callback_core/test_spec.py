@@ -133,12 +133,16 @@ def test_patterns_have_openapi_semantics_no_trailing_newline(
     assert any(field in error for error in contract.request_errors(token_callback))
 
 
-def test_escaped_dollar_and_dollar_in_class_stay_literal() -> None:
-    from callback_core.schemas import python_regex
+def test_patterns_have_ecma_262_semantics() -> None:
+    from callback_core.schemas import pattern_matches
 
-    assert python_regex(r"^a\$$").search("a$")
-    assert not python_regex(r"^a\$$").search("a$\n")
-    assert python_regex(r"^[$]x$").search("$x")
+    assert pattern_matches(r"^a\$$", "a$")
+    assert not pattern_matches(r"^a\$$", "a$\n")
+    assert pattern_matches(r"^[$]x$", "$x")
+    assert pattern_matches(r"^\d{4}$", "1234")
+    assert not pattern_matches(r"^\d{4}$", "\u0661\u0662\u0663\u0664")  # Python's \d would match these
+    assert not pattern_matches(r"^.$", "\r")  # and its `.` this
+    assert not pattern_matches(r"^[0-9]$", "\ud800")  # not Unicode text: matches nothing
 
 
 @pytest.mark.parametrize("instrument", [["TOKEN"], {"type": "TOKEN"}, None, 7])

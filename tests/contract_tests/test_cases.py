@@ -182,19 +182,35 @@ def test_every_tampering_fails_verification(contract: Contract, tamper: Tamper) 
                        max_skew_seconds=contract.hmac.max_clock_skew_seconds)
 
 
+def test_the_wrong_secret_is_random_not_derived_from_the_real_one(contract: Contract) -> None:
+    probe = Probe("p", Role.TAMPERED, b'{"a":1}', tamper=Tamper.WRONG_SECRET)
+    first, second = (prepare(probe, "http://psp.test/cb", SECRET, contract.hmac, NOW) for _ in range(2))
+    name = contract.hmac.authorization_header
+    # A key derived from the secret (a fixed transformation) would sign the same request the same way twice.
+    assert first.header(name) != second.header(name)
+
+
 def test_without_a_secret_nothing_is_signed(contract: Contract) -> None:
     request = prepare(Probe("p", Role.VALID, b"{}"), "http://psp.test/cb", None, contract.hmac, NOW)
     assert {k for k, _ in request.headers} == {"Host", "Content-Type", "Accept"}
 
 
-def test_generation_leaves_out_values_only_pythons_regex_accepts(contract: Contract) -> None:
-    from contract_tests.generation import _usable_valid
+def test_generation_leaves_out_strings_a_careful_psp_may_cap(contract: Contract) -> None:
+    from contract_tests.generation import MAX_STRING_LENGTH, _usable_valid
 
     example = contract.request_examples()["panCallback"]
     assert _usable_valid(contract, example)
-    # Python's `$` matches before a final newline; a PSP's ECMA-style regex rightly refuses this value.
-    assert not _usable_valid(contract, {**example, "merchantSerialNumber": "1234\n"})
-    assert not _usable_valid(contract, {**example, "cardType": "x" * 101})
+    assert _usable_valid(contract, {**example, "cardType": "x" * MAX_STRING_LENGTH})
+    assert not _usable_valid(contract, {**example, "cardType": "x" * (MAX_STRING_LENGTH + 1)})
+    assert not _usable_valid(contract, {**example, "x-unknown": {"note": "x" * (MAX_STRING_LENGTH + 1)}})
+
+
+def test_a_valid_callback_is_one_an_ecma_262_regex_accepts(contract: Contract) -> None:
+    # Python's `$` matches before a final newline and its `\d` takes other scripts' digits; the one validator
+    # (and so generation) uses ECMA-262, as a PSP's OpenAPI tooling does.
+    example = contract.request_examples()["panCallback"]
+    assert not contract.is_valid_request({**example, "merchantSerialNumber": "1234\n"})
+    assert not contract.is_valid_request({**example, "merchantSerialNumber": "\u0661\u0662\u0663\u0664"})
 
 
 def test_every_broken_callback_is_its_own_attempt(contract: Contract) -> None:

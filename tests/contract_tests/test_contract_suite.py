@@ -7,7 +7,6 @@ unsigned, and signed with a test secret. With it, once against that URL (see con
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ from reference_server.app import create_app
 
 REFERENCE_URL = "http://reference.test/psp-makepayment"
 REFERENCE_EXAMPLES = 30
+# Fixed, so that `make test` is the same run every time and a failure it shows reproduces; --psp-seed varies it.
+DEFAULT_SEED = 1
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -39,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def suite_report(target: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Report:
     config = request.config
     seed_option = option(config, "--psp-seed")
-    seed = int(str(seed_option)) if seed_option is not None else random.randrange(2**32)
+    seed = int(str(seed_option)) if seed_option is not None else DEFAULT_SEED
     strict = bool(option(config, "--psp-strict"))
     deadline = option(config, "--psp-deadline")
     examples = option(config, "--psp-max-examples")
