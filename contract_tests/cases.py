@@ -275,6 +275,12 @@ class Planner:
             else:
                 yield Probe(f"signed callback, {tamper}", Role.TAMPERED, encode(body), tamper=tamper)
 
+    def unauthenticated(self) -> Iterator[Probe]:
+        """Valid callbacks without the cardCallbackAuthHeader value, or with a wrong one (given values only)."""
+        for tamper in (Tamper.NO_AUTH_HEADER, Tamper.WRONG_AUTH_HEADER):
+            yield Probe(f"callback with {tamper}", Role.UNAUTHENTICATED, encode(self.fresh(self._base())),
+                        tamper=tamper)
+
     def stale(self) -> Iterator[Probe]:
         yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
                     tamper=Tamper.STALE_DATE)

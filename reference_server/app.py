@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope
 
+from callback_core.auth_header import AUTH_HEADER_EXTENSION, AuthHeader, auth_header_name
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
 from reference_server.cards import load_cards
@@ -70,6 +71,7 @@ def create_app(
     now: Callable[[], datetime] | None = None,
     issuer_delay_seconds: float | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    auth_header_value: str | None = None,
 ) -> AsyncApp:
     """The reference PSP as an ASGI app (Connexion AsyncApp); state in SQLite at `db_path`.
 
@@ -85,12 +87,16 @@ def create_app(
       plus the margin, always too late), and that late outcome is recorded for patching. Tests pass a
       copy of the document with a small deadline (1 s answers after 0.75 s) and a small delay.
     - `max_body_bytes`: larger callbacks get 413 without being read further.
+    - `auth_header_value`: when set, every callback must carry it in the header the document's
+      `x-card-callback-auth-header` names (compared in constant time, else 401); a document without
+      that slot cannot be served with a value (ConfigError).
     """
     if max_body_bytes <= 0:
         raise ConfigError("max_body_bytes must be positive")
     clock = now or (lambda: datetime.now(UTC))
     spec = spec_path or bundled_spec_path()
     contract = Contract.from_file(spec)
+    auth = _auth_header(contract, auth_header_value)
     budget = answer_budget(contract.deadline_seconds)
     margin = contract.deadline_seconds - budget
     psp = Psp(
@@ -142,6 +148,7 @@ def create_app(
         secret=hmac_secret or None,
         scheme=contract.hmac,
         now=clock,
+        auth=auth,
     )
     # Every error, whoever raises it, is rendered by reference_server.errors as problem+json.
     app.add_error_handler(ReferenceServerError, on_reference_error)
@@ -149,6 +156,16 @@ def create_app(
     app.add_error_handler(HTTPException, http_exception_handler(_allowed_methods([spec, reference_spec])))
     app.add_error_handler(Exception, on_unexpected)
     return app
+
+
+def _auth_header(contract: Contract, value: str | None) -> AuthHeader | None:
+    if not value:
+        return None
+    name = auth_header_name(contract)
+    if name is None:
+        raise ConfigError(f"{contract.source}: an auth header value is configured, but the document declares no "
+                          f"{AUTH_HEADER_EXTENSION} to carry it")
+    return AuthHeader(name, value)
 
 
 def middlewares(validate_responses: bool, documents: list[Path]) -> list[Any]:

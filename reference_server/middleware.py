@@ -1,4 +1,4 @@
-"""ASGI middleware around the callback: the bounded body, HMAC, Content-Type, and the one log line."""
+"""ASGI middleware around the callback: the bounded body, the auth header, HMAC, Content-Type, the one log line."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callback_core.auth_header import AuthHeader
 from callback_core.errors import SignatureError
 from callback_core.signing import verify
 from callback_core.spec import HmacScheme
@@ -86,7 +87,7 @@ def format_log_line(trace: Trace, status: int | None, latency_seconds: float | N
 
 
 class CallbackGuard:
-    """Checks a callback before Connexion validates it: size, HMAC signature, Content-Type.
+    """Checks a callback before Connexion validates it: size, the auth header, HMAC signature, Content-Type.
 
     Runs after routing (so undeclared methods still get 405) and only for the callback operation.
     The body is read once, bounded by `max_body_bytes`, verified against the signature as raw
@@ -102,8 +103,10 @@ class CallbackGuard:
         secret: str | None,
         scheme: HmacScheme,
         now: Callable[[], datetime],
+        auth: AuthHeader | None = None,
     ) -> None:
         self.app = app
+        self.auth = auth
         self.operation_id = operation_id
         self.max_body_bytes = max_body_bytes
         self.secret = secret
@@ -116,6 +119,10 @@ class CallbackGuard:
             return
         headers = Headers(scope=scope)
         self._check_declared_length(headers)
+        if self.auth is not None:
+            refusal = self.auth.refusal(headers.get(self.auth.name))
+            if refusal is not None:
+                raise Unauthorized(refusal)
         body = await self._read_body(receive)
         if body is None:
             return  # the client went away; there is no one to answer

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from callback_core.auth_header import AuthHeader
 from callback_core.signing import http_date
 from callback_core.spec import Contract
 from simulator.callbacks import Callback, retry_callback, second_callback
@@ -41,6 +42,7 @@ class Settings:
     retry: bool = False
     max_retries: int = DEFAULT_MAX_RETRIES
     complete_3ds: ThreeDSMode = ThreeDSMode.AUTO
+    auth: AuthHeader | None = None  # the cardCallbackAuthHeader value and its header
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +149,13 @@ async def _send(
     contract: Contract, callback: Callback, settings: Settings, client: httpx.AsyncClient, moment: datetime, kind: str
 ) -> Attempt:
     request = prepare(
-        client, settings.url, callback.body, secret=settings.secret, scheme=contract.hmac, date=http_date(moment)
+        client, settings.url, callback.body, secret=settings.secret, scheme=contract.hmac, date=http_date(moment),
+        auth=settings.auth,
     )
     answer = await post(client, request, settings.deadline_seconds)
     verdict = classify(answer, contract, deadline_seconds=settings.deadline_seconds)
-    return Attempt(kind, describe(request, callback.body, signed=settings.secret is not None), answer, verdict)
+    return Attempt(kind, describe(request, callback.body, settings.auth, signed=settings.secret is not None), answer,
+                   verdict)
 
 
 async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, expected: str | None) -> ThreeDSStep:
