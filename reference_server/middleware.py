@@ -43,10 +43,11 @@ def trace_of(scope: Scope) -> Trace:
 class CallbackLog:
     """Writes one structured line per callback: attempt id, HTTP status, outcome, latency. No card data."""
 
-    def __init__(self, app: ASGIApp, *, path: str, method: str) -> None:
+    def __init__(self, app: ASGIApp, *, path: str, method: str, attempt_key: str = "attemptId") -> None:
         self.app = app
         self.path = path
         self.method = method.upper()
+        self.attempt_key = attempt_key  # the document's name for the attempt id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != self.method:
@@ -68,15 +69,18 @@ class CallbackLog:
         try:
             await self.app(scope, receive, send_)
         finally:
-            callback_log.info(format_log_line(trace, status, latency))
+            callback_log.info(format_log_line(trace, status, latency, self.attempt_key))
 
 
-def format_log_line(trace: Trace, status: int | None, latency_seconds: float | None) -> str:
-    """One JSON line; only ids, outcome and timing are ever put in it."""
+def format_log_line(
+    trace: Trace, status: int | None, latency_seconds: float | None, attempt_key: str = "attemptId"
+) -> str:
+    """One JSON line; only ids, outcome and timing are ever put in it. `attempt_key` names the attempt id
+    as the document does, so the log reads like the callback."""
     outcome = trace.outcome or ("rejected" if status is not None else "no answer (client left)")
     record: dict[str, Any] = {
         "event": "card_callback",
-        "authorizationAttemptId": trace.attempt_id,
+        attempt_key: trace.attempt_id,
         "httpStatus": status,
         "outcome": outcome,
         "errorCode": trace.error_code,
