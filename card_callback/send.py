@@ -93,7 +93,7 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
             except OSError as exc:
                 _fail(f"cannot read {body_file}: {exc.strerror or exc}")
             return from_bytes(contract, raw)
-        return for_card(card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
+        return for_card(contract, card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
     except CardCallbackError as exc:
         _fail(str(exc))
 
@@ -171,7 +171,7 @@ def send_command(
     for warning in callback.warnings:
         click.echo(f"warning: {warning}", err=True)
     run = simulate_sync(contract, callback, settings)
-    click.echo(format_json(run) if as_json else format_text(run))
+    click.echo(format_json(contract, run) if as_json else format_text(contract, run))
     sys.exit(EXIT_ANSWERED if run.verdict.outcome.answered else EXIT_FINAL)
 
 
