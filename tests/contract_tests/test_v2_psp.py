@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
-from suite_helpers import failed_codes, outcomes, run_against_app
+from click.testing import CliRunner
+from suite_helpers import failed_codes, outcomes, run_against_app, serve
 from v2_psp import INT64_MAX, PATH, V2Defect, make_v2_psp
 
 from callback_core.auth_header import AuthHeader
 from callback_core.spec import Contract, bundled_document
+from card_callback.cli import main
 from contract_tests.models import Failure, Outcome, Report, Severity, Verdict
+from reference_server.app import create_app
 
 URL = "http://psp.test" + PATH
 AUTH = AuthHeader("X-Card-Callback-Auth", "value-the-psp-chose-0b9e")
@@ -75,3 +80,19 @@ def test_without_the_value_a_psp_requiring_it_is_not_passed(v2: Contract) -> Non
 def test_a_psp_still_reading_the_flat_shape_fails(v2: Contract) -> None:
     report = run_against_app(make_v2_psp(defects=frozenset({V2Defect.READS_FLAT_CARD_NUMBER})), URL, v2)
     assert "CC002" in failed_codes(report)
+
+
+@pytest.mark.e2e
+def test_cli_test_spec_v2_with_auth_header_file(tmp_path: Path) -> None:
+    value_file = tmp_path / "auth-header"
+    value_file.write_text(AUTH.value, encoding="utf-8")
+    v2_path = bundled_document("card-callback-v2.yaml")
+    app = create_app(db_path=tmp_path / "ref.sqlite3", spec_path=v2_path, auth_header_value=AUTH.value)
+    report_path = tmp_path / "report.json"
+    with serve(app) as base:
+        result = CliRunner().invoke(main, ["test", f"{base}/psp-makepayment", "--spec", str(v2_path),
+                                           "--auth-header-file", str(value_file), "--max-examples", "3",
+                                           "--json-report", str(report_path)], env={"CARD_CALLBACK_HMAC_SECRET": ""})
+    assert result.exit_code == 0, result.output[-3000:]
+    assert re.search(r"CC009 the auth header is verified \.+ PASSED", result.output)
+    assert AUTH.value not in result.output and AUTH.value not in report_path.read_text(encoding="utf-8")

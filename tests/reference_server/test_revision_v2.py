@@ -7,8 +7,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from reference_helpers import client_for
+from reference_helpers import client_for, serve_process
 
 from callback_core.spec import Contract, bundled_document, bundled_spec_path
 from reference_server import create_app
@@ -17,7 +18,6 @@ from reference_server.errors import ConfigError
 V2 = bundled_document("card-callback-v2.yaml")
 PATH = "/psp-makepayment"
 AUTH_VALUE = "psp-chosen-value-4f1c"
-pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def v2_callback(contract: Contract, last4: str = "1234", attempt_id: str = "v2-a
     return body
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(("last4", "status", "code"), [
     ("1234", "RESERVE", None), ("0002", "CAPTURE", None), ("0051", "FAIL", "51"), ("0043", "FAIL", "43"),
 ])
@@ -45,6 +46,7 @@ async def test_test_cards_are_read_from_the_nested_card_number(
     assert answer.json().get("errorCode") == code
 
 
+@pytest.mark.anyio
 async def test_pan_example_is_reserved(tmp_path: Path, v2_contract: Contract) -> None:
     async with client_for(tmp_path, spec_path=V2) as client:
         answer = await client.post(PATH, json=v2_contract.request_examples()["panCallback"])
@@ -52,6 +54,7 @@ async def test_pan_example_is_reserved(tmp_path: Path, v2_contract: Contract) ->
     assert answer.json()["status"] == "RESERVE"
 
 
+@pytest.mark.anyio
 async def test_soft_decline_then_second_callback_after_approval(tmp_path: Path, v2_contract: Contract) -> None:
     first = v2_callback(v2_contract, "3000", "v2-soft-1")
     async with client_for(tmp_path, spec_path=V2) as client:
@@ -79,6 +82,7 @@ async def test_soft_decline_then_second_callback_after_approval(tmp_path: Path, 
     assert view["maskedCardNumber"] == "47969485XXXX3000"
 
 
+@pytest.mark.anyio
 async def test_identical_callback_gets_the_stored_answer(tmp_path: Path, v2_contract: Contract) -> None:
     body = v2_callback(v2_contract)
     async with client_for(tmp_path, spec_path=V2) as client:
@@ -87,6 +91,7 @@ async def test_identical_callback_gets_the_stored_answer(tmp_path: Path, v2_cont
     assert first.content == again.content
 
 
+@pytest.mark.anyio
 async def test_a_body_of_the_other_version_gets_400_never_500(tmp_path: Path, v2_contract: Contract) -> None:
     v1_body = Contract.from_file(bundled_spec_path()).request_examples()["tokenCallback"]
     async with client_for(tmp_path, spec_path=V2) as client:
@@ -99,6 +104,7 @@ async def test_a_body_of_the_other_version_gets_400_never_500(tmp_path: Path, v2
     assert "'paymentInstrument' is required" in new_on_old.json()["detail"]
 
 
+@pytest.mark.anyio
 async def test_card_data_stays_out_of_logs_and_errors(
     tmp_path: Path, v2_contract: Contract, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -118,6 +124,7 @@ async def test_card_data_stays_out_of_logs_and_errors(
     assert '"authorizationAttemptId": "v2-attempt-1"' in caplog.text
 
 
+@pytest.mark.anyio
 async def test_auth_header_is_required_when_configured(tmp_path: Path, v2_contract: Contract) -> None:
     body = v2_callback(v2_contract)
     async with client_for(tmp_path, spec_path=V2, auth_header_value=AUTH_VALUE) as client:
@@ -132,3 +139,21 @@ async def test_auth_header_is_required_when_configured(tmp_path: Path, v2_contra
 def test_an_auth_header_value_needs_a_document_with_the_slot(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="declares no x-card-callback-auth-header"):
         create_app(db_path=tmp_path / "a.sqlite3", auth_header_value=AUTH_VALUE)
+
+
+@pytest.mark.e2e
+def test_serve_spec_and_auth_header_file_from_the_command_line(tmp_path: Path, v2_contract: Contract) -> None:
+    value_file = tmp_path / "auth-header"
+    value_file.write_text(AUTH_VALUE + "\n", encoding="utf-8")
+    with serve_process(tmp_path, tmp_path / "cli.sqlite3", "--spec", str(V2), "--auth-header-file",
+                       str(value_file)) as server:
+        body = v2_callback(v2_contract, "0002", "v2-cli-1")
+        refused = httpx.post(server.callback_url, json=body, timeout=10)
+        answered = httpx.post(server.callback_url, json=body, headers={"X-Card-Callback-Auth": AUTH_VALUE},
+                              timeout=10)
+        printed = "\n".join(server.stdout)
+    assert (refused.status_code, answered.status_code) == (401, 200)
+    assert answered.json()["status"] == "CAPTURE"
+    assert f"document:      {V2}" in printed
+    assert f"auth header:   X-Card-Callback-Auth required (value from {value_file})" in printed
+    assert AUTH_VALUE not in printed and AUTH_VALUE not in "\n".join(server.log_lines())
