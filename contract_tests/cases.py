@@ -67,10 +67,14 @@ class Planner:
                          if isinstance(body, dict) and contract.is_valid_request(body)}
         self.leniency = Leniency(contract)
 
-    def plan(self, *, signed: bool) -> list[Probe]:
+    def plan(self, *, signed: bool, authenticated: bool = False) -> list[Probe]:
+        """Every probe; signature tamperings when `signed`, auth header spoilings when `authenticated` (the run
+        has the cardCallbackAuthHeader value)."""
         probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated(), *self.at_once()]
         if signed:
             probes += [*self.tampered(), *self.stale()]
+        if authenticated:
+            probes += self.unauthenticated()
         return probes
 
     def fresh(self, body: Mapping[str, Any]) -> dict[str, Any]:

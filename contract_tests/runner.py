@@ -155,9 +155,7 @@ def _run(
     generated = generate(contract, seed=settings.seed, max_examples=settings.max_examples,
                          invalid_examples=max(5, settings.max_examples // 4))
     planner = Planner(contract, generated, new_id, cards=settings.test_cards)
-    probes = planner.plan(signed=signed)
-    if settings.auth is not None:
-        probes += planner.unauthenticated()
+    probes = planner.plan(signed=signed, authenticated=settings.auth is not None)
     flows = Flows(planner, settings.test_cards)
     yield Planned(len(probes), tuple(Counter(p.role.value for p in probes).items()))
 
