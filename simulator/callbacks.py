@@ -90,10 +90,36 @@ def from_bytes(contract: Contract, raw: bytes) -> Callback:
     if not isinstance(data, dict):
         return Callback(raw, None, ("the body is not a JSON object; sending it anyway",))
     problems = contract.request_errors(data)
-    warnings = tuple(f"not a valid callback: {problem}" for problem in problems)
+    # A validator's message may quote the whole body, card data included (a body of another revision, say).
+    values = card_strings(contract, data)
+    warnings = tuple(f"not a valid callback: {_scrubbed(problem, values)}" for problem in problems)
     if warnings:
         warnings += ("sending it anyway",)
     return _callback(contract, raw, data, warnings)
+
+
+def card_strings(contract: Contract, data: Any) -> list[str]:
+    """Card-data strings in `data`, longest first: at the document's card-data pointers, and under the same
+    property names anywhere else (a body of another revision keeps its card data elsewhere)."""
+    found = set(fields.card_values(data, contract.card_data_pointers))
+    names = {fields.split_pointer(pointer)[-1] for pointer in contract.card_data_pointers if pointer}
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in names and isinstance(value, str) and len(value) >= 4:
+                    found.add(value)
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sorted(found, key=len, reverse=True)
+
+
+def _scrubbed(text: str, values: list[str]) -> str:
+    for value in values:
+        text = text.replace(value, fields.mask_value(value))
+    return text
 
 
 def for_card(contract: Contract, last4: str, *, now: datetime) -> Callback:

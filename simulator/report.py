@@ -11,6 +11,7 @@ from typing import Any
 from callback_core import fields
 from callback_core.fields import mask_value
 from callback_core.spec import Contract
+from simulator.callbacks import card_strings
 from simulator.session import Attempt, Run, ThreeDSStep
 
 MAX_TEXT = 2000  # of a non-JSON answer body in a report
@@ -18,9 +19,19 @@ _LONG_DIGITS = re.compile(r"\d{12,19}")
 
 
 def mask_callback(contract: Contract, data: Mapping[str, Any]) -> dict[str, Any]:
-    """`data` with every card-data field of the document (x-card-data, found through the roles) masked."""
+    """`data` with every card-data field of the document (x-card-data, found through the roles) masked, and
+    card data under the same names elsewhere (a body of another revision sent with --body-file)."""
     masked: dict[str, Any] = fields.masked(copy.deepcopy(dict(data)), contract.card_data_pointers)
-    return masked
+    out: dict[str, Any] = _mask_leaves(masked, set(card_strings(contract, data)))
+    return out
+
+
+def _mask_leaves(node: Any, values: set[str]) -> Any:
+    if isinstance(node, dict):
+        return {key: _mask_leaves(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_mask_leaves(value, values) for value in node]
+    return mask_value(node) if isinstance(node, str) and node in values else node
 
 
 def card_values(contract: Contract, run: Run) -> list[str]:
@@ -29,7 +40,7 @@ def card_values(contract: Contract, run: Run) -> list[str]:
     for attempt in run.attempts:
         data = _json(attempt.sent.body)
         if isinstance(data, dict):
-            found.update(fields.card_values(data, contract.card_data_pointers))
+            found.update(card_strings(contract, data))
     return sorted(found, key=len, reverse=True)
 
 

@@ -105,3 +105,18 @@ def test_every_card_data_role_is_masked_in_both_outputs(
         value = fields.get_at(sent, role.pointer)
         assert fields.get_at(shown, role.pointer) == fields.mask_value(value), role
         assert value not in json.dumps(report) and value not in text, role
+
+
+@pytest.mark.parametrize(("document", "other"),
+                         [(V1, "v2/request-0002-capture.json"), (V2, "request-0002-capture.json")],
+                         ids=["v2-body-under-v1", "v1-body-under-v2"])
+def test_a_body_of_the_other_revision_is_masked_too(document: Path, other: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "payloads" / other
+    body = json.loads(path.read_text(encoding="utf-8"))
+    token = body.get("networkToken") or body["cardInfo"]["networkToken"]
+    result = run_send("http://127.0.0.1:9/cb", "--spec", str(document), "--body-file", str(path), "--deadline", "2",
+                      "--json")
+    assert "not a valid callback" in result.stderr
+    for value in (token["number"], token["cryptogram"]):
+        assert value not in result.stderr and value not in result.stdout
+    assert token["number"][-4:] in result.stdout
