@@ -53,7 +53,7 @@ def test_correct_v2_psp_conforms_over_seeds(v2: Contract, seed: int) -> None:
 def test_the_auth_header_is_probed_when_its_value_is_given(v2: Contract) -> None:
     report = run_against_app(make_v2_psp(auth_value=AUTH.value), URL, v2, auth=AUTH)
     assert _defects(v2, report) == set(), [f.title for f in report.failures]
-    assert outcomes(report)["CC009"] is Outcome.PASSED
+    assert outcomes(report)["CC013"] is Outcome.PASSED
     shown = [value for result in report.results for failure in result.failures for ex in failure.exchanges
              for _, value in ex.request.headers]
     assert AUTH.value not in shown
@@ -62,7 +62,7 @@ def test_the_auth_header_is_probed_when_its_value_is_given(v2: Contract) -> None
 def test_a_psp_ignoring_the_auth_header_fails_cc009_only(v2: Contract) -> None:
     psp = make_v2_psp(auth_value=AUTH.value, defects=frozenset({V2Defect.IGNORE_AUTH_HEADER}))
     report = run_against_app(psp, URL, v2, auth=AUTH)
-    assert _defects(v2, report) == {"CC009"}
+    assert _defects(v2, report) == {"CC013"}
     titles = {f.title for r in report.results for f in r.failures}
     assert any(title.startswith("the auth header missing: answered 200") for title in titles), titles
     assert any(title.startswith("a wrong auth header value: answered 200") for title in titles), titles
@@ -94,5 +94,5 @@ def test_cli_test_spec_v2_with_auth_header_file(tmp_path: Path) -> None:
                                            "--auth-header-file", str(value_file), "--max-examples", "3",
                                            "--json-report", str(report_path)], env={"CARD_CALLBACK_HMAC_SECRET": ""})
     assert result.exit_code == 0, result.output[-3000:]
-    assert re.search(r"CC009 the auth header is verified \.+ PASSED", result.output)
+    assert re.search(r"CC013 the auth header is verified \.+ PASSED", result.output)
     assert AUTH.value not in result.output and AUTH.value not in report_path.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ INT64_MAX = 2**63 - 1
 
 
 class V2Defect(StrEnum):
-    IGNORE_AUTH_HEADER = "ignore-auth-header"  # CC009
+    IGNORE_AUTH_HEADER = "ignore-auth-header"  # CC013
     READS_FLAT_CARD_NUMBER = "reads-flat-card-number"  # CC002: a PSP still reading the first document's shape
 
 
