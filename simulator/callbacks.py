@@ -23,6 +23,7 @@ from simulator.errors import NotAnObject, SimulatorError, UnknownExample
 COMPLETION_URL = "https://simulator.card-callback.invalid/mobileintercept"
 DEFAULT_LAST4 = "1234"  # no test card: the reference server answers RESERVE
 _ATTEMPT_PARAMETER = "attempt"  # the query parameter of the simulator's own completion URLs
+MAX_SAMPLE_DEPTH = 16  # a recursive schema must not make an endless sample
 _TOKEN_BIN = "489537"  # a Visa-like token range; the digits are made up
 
 
@@ -159,7 +160,12 @@ def for_card(contract: Contract, last4: str, *, now: datetime) -> Callback:
 def _template(contract: Contract) -> dict[str, Any]:
     examples = [body for body in contract.request_examples().values() if isinstance(body, dict)]
     if not examples:
-        raise SimulatorError(f"{contract.source} has no request example to build a callback from")
+        # A draft may have no request example yet: its schemas' own examples still make one.
+        sample = _schema_sample(contract, contract.request_schema, MAX_SAMPLE_DEPTH)
+        if not isinstance(sample, dict) or not sample:
+            raise SimulatorError(f"{contract.source} has no request example, nor schema examples, to build a "
+                                 "callback from")
+        examples = [sample]
     with_token = [body for body in examples if isinstance(contract.request_value(body, fields.CRYPTOGRAM), str)]
     chosen = with_token[0] if with_token else examples[0]
     data = copy.deepcopy(chosen)
@@ -168,6 +174,33 @@ def _template(contract: Contract) -> dict[str, Any]:
     if with_token and pan is not None:
         fields.delete_at(data, pan.pointer)
     return data
+
+
+def _schema_sample(contract: Contract, schema: Any, depth: int) -> Any:
+    """A body made of the schema's `example`s (an enum's first value, a oneOf's first branch); MISSING where
+    the schema gives nothing to use."""
+    node = contract.resolve(schema)
+    if depth <= 0 or not isinstance(node, Mapping):
+        return fields.MISSING
+    if "example" in node:
+        return copy.deepcopy(node["example"])
+    if node.get("enum"):
+        return node["enum"][0]
+    branches = node.get("oneOf") or node.get("anyOf")
+    if branches:
+        return _schema_sample(contract, branches[0], depth - 1)
+    if not (node.get("type") == "object" or "properties" in node or "allOf" in node):
+        return fields.MISSING
+    out: dict[str, Any] = {}
+    for part in node.get("allOf") or ():
+        merged = _schema_sample(contract, part, depth - 1)
+        if isinstance(merged, dict):
+            out.update(merged)
+    for name, prop in (node.get("properties") or {}).items():
+        value = _schema_sample(contract, prop, depth - 1)
+        if value is not fields.MISSING:
+            out[str(name)] = value
+    return out
 
 
 def completion_url(attempt_id: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
 
-from callback_core.spec import Contract, bundled_document
+from callback_core import fields
+from callback_core.spec import Contract, bundled_document, read_document
 from simulator.callbacks import (
     for_card,
     from_bytes,
@@ -120,3 +122,18 @@ def test_a_card_callback_for_the_nested_revision_is_valid_and_fresh() -> None:
     assert retry.attempt_id != callback.attempt_id and retry.data["pspReference"] == callback.data["pspReference"]
     assert retry.completion_url is not None and retry.attempt_id is not None
     assert retry.attempt_id in retry.completion_url
+
+
+@pytest.mark.parametrize("name", ["card-callback.yaml", "card-callback-v2.yaml"])
+def test_a_draft_without_request_examples_still_gets_a_valid_callback(name: str) -> None:
+    document = copy.deepcopy(read_document(bundled_document(name)))
+    contract = Contract.from_dict(document)
+    media = document["paths"][contract.path][contract.method.lower()]["requestBody"]["content"]["application/json"]
+    del media["examples"]
+    draft = Contract.from_dict(document, source="draft.yaml")
+    callback = for_card(draft, "0043", now=NOW)
+    assert callback.data is not None and callback.warnings == ()
+    assert draft.request_errors(callback.data) == []
+    assert str(draft.request_value(callback.data, fields.MASKED_CARD_NUMBER)).endswith("0043")
+    assert isinstance(draft.request_value(callback.data, fields.CRYPTOGRAM), str)
+    assert draft.request_value(callback.data, fields.ENCRYPTED_PAN) is fields.MISSING
