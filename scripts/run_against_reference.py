@@ -73,11 +73,13 @@ def split_spec(argv: list[str]) -> tuple[list[str], list[str]]:
     return spec, rest
 
 
-def has_auth_header_slot(document: Path) -> bool:
+def callback_slot(document: Path) -> tuple[str, bool]:
+    """The document's callback path, and whether it has an auth header slot."""
     from callback_core.auth_header import auth_header_name
     from callback_core.spec import Contract
 
-    return auth_header_name(Contract.from_file(document)) is not None
+    contract = Contract.from_file(document)
+    return contract.path, auth_header_name(contract) is not None
 
 
 def run_one(document: Path, argv: list[str]) -> int:
@@ -85,7 +87,8 @@ def run_one(document: Path, argv: list[str]) -> int:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
         auth: list[str] = []
-        if has_auth_header_slot(document):
+        path, has_slot = callback_slot(document)
+        if has_slot:
             value_file = Path(tmp) / "auth-header"
             value_file.write_text(secrets.token_urlsafe(24), encoding="utf-8")
             auth = ["--auth-header-file", str(value_file)]
@@ -100,7 +103,7 @@ def run_one(document: Path, argv: list[str]) -> int:
         )
         try:
             wait_until_listening(port, server)
-            url = f"http://127.0.0.1:{port}/psp-makepayment"
+            url = f"http://127.0.0.1:{port}{path}"
             print(f"\n== {document.name}: reference server on {url} (pid {server.pid}); running the contract suite",
                   flush=True)
             code = subprocess.call([str(BIN / "card-callback"), "test", url, "--spec", str(document), *auth, *argv])
