@@ -26,7 +26,7 @@ from starlette.types import Scope
 from callback_core.auth_header import AUTH_HEADER_EXTENSION, AuthHeader, auth_header_name
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
-from reference_server.callback_fields import CallbackFields
+from reference_server.callback_fields import CallbackFields, CallbackNames
 from reference_server.cards import load_cards
 from reference_server.connexion_app import (
     ReferenceApp,
@@ -121,7 +121,8 @@ def create_app(
 
     reference_spec = bundled_document("reference-server.yaml")
     app = ReferenceApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
-    resolver = _resolver(_handlers(psp, contract, callback_fields))
+    view_names = CallbackNames.from_view_schema(read_document(reference_spec))
+    resolver = _resolver(_handlers(psp, contract, callback_fields, view_names))
     body_validators = body_validator_map(bodies.for_one_app(contract.document))
     # Both documents share the root path. Connexion sorts equal base paths in reverse order of
     # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
@@ -203,7 +204,9 @@ def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
     return Resolver(function_resolver=resolve)
 
 
-def _handlers(psp: Psp, contract: Contract, callback_fields: CallbackFields) -> dict[str, Handler]:
+def _handlers(
+    psp: Psp, contract: Contract, callback_fields: CallbackFields, view_names: CallbackNames
+) -> dict[str, Handler]:
     async def card_callback(body: dict[str, Any]) -> Response:
         scope = current_scope()
         trace = trace_of(scope)
@@ -228,7 +231,7 @@ def _handlers(psp: Psp, contract: Contract, callback_fields: CallbackFields) -> 
 
     async def get_attempt(authorization_attempt_id: str) -> Response:
         attempt = await psp.attempt(authorization_attempt_id)
-        view = attempt_view(attempt, callback_fields.names)
+        view = attempt_view(attempt, view_names)
         return Response(json.dumps(view, ensure_ascii=False), media_type="application/json")
 
     return {

@@ -15,15 +15,30 @@ from callback_core.fields import FieldRole
 from callback_core.spec import Contract
 from reference_server.errors import ConfigError
 
+VIEW_ROLE_EXTENSION = "x-field-role"
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackNames:
-    """The property names of what an attempt keeps from its first callback."""
+    """The operator view's property names for what an attempt keeps from its first callback."""
 
     attempt_id: str
     psp_reference: str
     merchant_serial_number: str
     masked_card_number: str
+
+    @classmethod
+    def from_view_schema(cls, document: Mapping[str, Any], schema: str = "Attempt") -> CallbackNames:
+        """The names the server's own document gives them: the properties marked `x-field-role` with a role."""
+        properties = document.get("components", {}).get("schemas", {}).get(schema, {}).get("properties", {})
+        by_role = {prop.get(VIEW_ROLE_EXTENSION): str(name) for name, prop in properties.items()
+                   if isinstance(prop, Mapping)}
+        wanted = (fields.ATTEMPT_ID, fields.PSP_REFERENCE, fields.MERCHANT_SERIAL_NUMBER, fields.MASKED_CARD_NUMBER)
+        missing = [role for role in wanted if role not in by_role]
+        if missing:
+            raise ConfigError(f"the reference server's document marks no {schema} property with "
+                              f"{VIEW_ROLE_EXTENSION}: {', '.join(missing)}")
+        return cls(*(by_role[role] for role in wanted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +81,6 @@ class CallbackFields:
             ),
             network_transaction_reference=response(fields.NETWORK_TRANSACTION_REFERENCE),
         )
-
-    @property
-    def names(self) -> CallbackNames:
-        """The property names of the ids an attempt keeps, for the operator's view."""
-        roles = (self.attempt_id, self.psp_reference, self.merchant_serial_number, self.masked_card_number)
-        defaults = (fields.ATTEMPT_ID, fields.PSP_REFERENCE, fields.MERCHANT_SERIAL_NUMBER, fields.MASKED_CARD_NUMBER)
-        return CallbackNames(*(role.property_name if role else default for role, default in zip(roles, defaults,
-                                                                                                 strict=True)))
 
     @property
     def attempt_name(self) -> str:

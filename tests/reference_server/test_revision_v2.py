@@ -157,3 +157,25 @@ def test_serve_spec_and_auth_header_file_from_the_command_line(tmp_path: Path, v
     assert f"document:      {V2}" in printed
     assert f"auth header:   X-Card-Callback-Auth required (value from {value_file})" in printed
     assert AUTH_VALUE not in printed and AUTH_VALUE not in "\n".join(server.log_lines())
+
+
+@pytest.mark.anyio
+async def test_a_revision_that_renames_the_attempt_id_is_followed(tmp_path: Path) -> None:
+    # A revision the toolkit has never seen: the attempt id renamed, declared through x-field-roles only.
+    text = V2.read_text(encoding="utf-8").replace("authorizationAttemptId", "attemptRef")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(text, encoding="utf-8")
+    contract = Contract.from_file(renamed)
+    body = copy.deepcopy(contract.request_examples()["tokenCallback"])
+    body["attemptRef"] = "renamed-1"
+    body["cardInfo"]["maskedCardNumber"] = "47969485XXXX0051"
+    async with client_for(tmp_path, spec_path=renamed) as client:
+        first = await client.post(PATH, json=body)
+        again = await client.post(PATH, json=body)
+        changed = copy.deepcopy(body)
+        changed["cardInfo"]["maskedCardNumber"] = "47969485XXXX1234"
+        conflict = await client.post(PATH, json=changed)
+        view = await client.get("/attempts/renamed-1")  # validated against reference-server.yaml
+    assert first.json()["errorCode"] == "51" and again.content == first.content
+    assert conflict.status_code == 409 and "this attemptRef was already answered" in conflict.json()["detail"]
+    assert view.status_code == 200 and view.json()["authorizationAttemptId"] == "renamed-1"
