@@ -66,11 +66,12 @@ def load_auth_header(
 ) -> AuthHeader | None:
     """The configured value (a file wins over CARD_CALLBACK_AUTH_HEADER) under the document's header name.
 
-    None when no value is configured. A value configured for a document without the slot is an error:
-    it would silently not be sent or checked.
+    None when no value is configured. A file given for a document without the slot is an error: the value
+    would silently be neither sent nor checked. The environment variable is ambient configuration, shared
+    by runs on several documents, so a document without the slot simply does not use it.
     """
     value = load_value(environ, AUTH_HEADER_ENV, value_file, WHAT)
-    if value is None:
+    if value is None or (value_file is None and auth_header_name(contract) is None):
         return None
     if not all(" " <= char <= "~" for char in value) or value != value.strip():
         # It travels as an HTTP header value: printable ASCII, no edge spaces (a proxy may trim them).

@@ -49,9 +49,13 @@ def test_a_value_that_cannot_travel_in_a_header_is_refused_without_being_shown()
         assert bad not in str(caught.value)
 
 
-def test_a_value_for_a_document_without_the_slot_is_an_error(contract: Contract) -> None:
+def test_a_value_file_for_a_document_without_the_slot_is_an_error(contract: Contract, tmp_path: Path) -> None:
+    value_file = tmp_path / "value"
+    value_file.write_text("value", encoding="utf-8")
     with pytest.raises(SpecError, match="declares no x-card-callback-auth-header"):
-        load_auth_header(contract, {AUTH_HEADER_ENV: "value"})
+        load_auth_header(contract, {}, value_file)
+    # The environment is shared by runs on several documents: one without the slot does not use it.
+    assert load_auth_header(contract, {AUTH_HEADER_ENV: "value"}) is None
 
 
 def test_the_check_accepts_only_the_exact_value_and_never_shows_it() -> None:
