@@ -48,6 +48,8 @@ def test_correct_v2_psp_conforms_over_seeds(v2: Contract, seed: int) -> None:
     assert report.verdict is not Verdict.UNTESTED
     assert _defects(v2, report) == set(), [f.title for f in report.failures]
     assert outcomes(report)["CC001"] in (Outcome.PASSED, Outcome.FAILED)  # judged, not skipped
+    # The flows ran on the nested shape too: the second callback and the retries were sent and answered.
+    assert outcomes(report)["CC009"] is Outcome.PASSED and outcomes(report)["CC010"] is Outcome.PASSED
 
 
 def test_the_auth_header_is_probed_when_its_value_is_given(v2: Contract) -> None:

@@ -144,6 +144,10 @@ def make_v2_psp(*, auth_value: str | None = None, defects: frozenset[V2Defect] =
                 return JSONResponse(previous)
             if previous["status"] != "SOFT_DECLINE":
                 return _problem(409, "authorizationAttemptId already used")
+            # The second callback after a soft decline: this PSP's 3-D Secure page was never completed.
+            answer = {"status": "FAIL", "errorCode": "3DS_FAILED", "errorMessage": "3-D Secure not completed"}
+            answers[attempt] = (raw, answer)
+            return JSONResponse(answer)
         base = f"{request.url.scheme}://{request.headers['host']}"
         answer = {**_decide(masked[-4:], base), "networkTransactionReference": uuid.uuid4().hex}
         answers[attempt] = (raw, answer)
