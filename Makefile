@@ -30,6 +30,7 @@ browser: ## Install Debian's Chromium for the browser tests, when it is missing
 
 lint: install ## Lint the contract document and the code (ruff, mypy --strict)
 	$(BIN)/card-callback lint --payloads examples/payloads
+	$(BIN)/card-callback lint openapi/card-callback-v2.yaml --payloads examples/payloads/v2
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

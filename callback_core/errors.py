@@ -21,14 +21,15 @@ class SpecError(CardCallbackError):
 
 
 class SecretError(CardCallbackError):
-    """The HMAC secret could not be read from where it was configured."""
+    """A secret (the HMAC secret, the auth header value) could not be read from where it was configured."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, what: str = "HMAC secret") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.what = what
 
     def __str__(self) -> str:
-        return f"HMAC secret: {self.reason}"
+        return f"{self.what}: {self.reason}"
 
 
 class SignatureError(CardCallbackError):

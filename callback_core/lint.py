@@ -9,6 +9,7 @@ from typing import Any
 
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from callback_core.auth_header import auth_header_name
 from callback_core.errors import SpecError
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract, resolve_pointer
@@ -157,6 +158,10 @@ def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     } - set(contract.header_slots)
     for header in sorted(missing):
         yield Problem(f"{op}/parameters", f"the HMAC header slot {header!r} is not a declared header parameter")
+    try:
+        auth_header_name(contract)
+    except SpecError as exc:
+        yield Problem(exc.pointer, exc.reason)
 
 
 PAYLOAD_PREFIXES = ("request-", "response-")

@@ -12,6 +12,7 @@ from typing import NoReturn
 import click
 import httpx
 
+from callback_core.auth_header import AUTH_HEADER_ENV, AuthHeader, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.signing import SignedHeaders, http_date, sign
@@ -45,6 +46,13 @@ def _fail(message: str) -> NoReturn:
 def _secret(secret_file: Path | None) -> str | None:
     try:
         return load_secret(os.environ, secret_file)
+    except CardCallbackError as exc:
+        _fail(str(exc))
+
+
+def _auth_header(contract: Contract, value_file: Path | None) -> AuthHeader | None:
+    try:
+        return load_auth_header(contract, os.environ, value_file)
     except CardCallbackError as exc:
         _fail(str(exc))
 
@@ -85,7 +93,7 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
             except OSError as exc:
                 _fail(f"cannot read {body_file}: {exc.strerror or exc}")
             return from_bytes(contract, raw)
-        return for_card(card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
+        return for_card(contract, card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
     except CardCallbackError as exc:
         _fail(str(exc))
 
@@ -127,6 +135,12 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
     help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}; unset: unsigned).",
 )
 @click.option(
+    "--auth-header-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Send the cardCallbackAuthHeader value in this file (default: ${AUTH_HEADER_ENV}; unset: not sent) in "
+    "the header the document names. Reports show it redacted.",
+)
+@click.option(
     "--spec", type=click.Path(dir_okay=False, path_type=Path), help="The contract document (default: the bundled one)."
 )
 def send_command(
@@ -139,6 +153,7 @@ def send_command(
     complete_3ds: str,
     as_json: bool,
     hmac_secret_file: Path | None,
+    auth_header_file: Path | None,
     spec: Path | None,
 ) -> None:
     """Send one card callback to URL as Vipps MobilePay would, and judge the answer as the app does."""
@@ -151,11 +166,12 @@ def send_command(
         secret=_secret(hmac_secret_file),
         retry=retry,
         complete_3ds=ThreeDSMode(complete_3ds),
+        auth=_auth_header(contract, auth_header_file),
     )
     for warning in callback.warnings:
         click.echo(f"warning: {warning}", err=True)
     run = simulate_sync(contract, callback, settings)
-    click.echo(format_json(run) if as_json else format_text(run))
+    click.echo(format_json(contract, run) if as_json else format_text(contract, run))
     sys.exit(EXIT_ANSWERED if run.verdict.outcome.answered else EXIT_FINAL)
 
 

@@ -10,12 +10,15 @@ import signal
 import socket
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 import uvicorn
 
+from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.spec import Contract, bundled_spec_path
@@ -23,13 +26,22 @@ from callback_core.spec import Contract, bundled_spec_path
 DEFAULT_DB = Path("card-callback-reference.sqlite3")
 
 
-def format_startup(base_url: str, callback_path: str, db: Path, signing: str | None, workers: int = 1) -> str:
-    """What the server says when it starts; `signing` names where the secret came from, never the secret."""
+def format_startup(
+    base_url: str, callback_path: str, db: Path, signing: str | None, workers: int = 1, *,
+    document: str | None = None, auth_header: tuple[str, str] | None = None,
+) -> str:
+    """What the server says when it starts; `signing` and `auth_header` name where the secrets came from
+    (and which header carries the value), never the secrets."""
     hmac = f"required (secret from {signing})" if signing else f"not required ({SECRET_ENV} is unset or empty)"
     shared = [f"  workers:       {workers} processes sharing the database"] if workers > 1 else []
+    lines = ["card-callback reference server"]
+    if document is not None:
+        lines.append(f"  document:      {document}")
+    if auth_header is not None:
+        lines.append(f"  auth header:   {auth_header[0]} required (value from {auth_header[1]})")
     return "\n".join(
         [
-            "card-callback reference server",
+            *lines,
             f"  callback:      {base_url}{callback_path}",
             f"  Swagger UI:    {base_url}/ui/",
             f"  3-D Secure:    {base_url}/3ds/{{authorizationAttemptId}}",
@@ -66,17 +78,26 @@ def _listen(host: str, port: int) -> socket.socket:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the socket and the database (idempotent across them: the database "
                    "decides which process answers an attempt first).")
+@click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"File holding the cardCallbackAuthHeader value (wins over ${AUTH_HEADER_ENV}); callbacks without "
+              "it get 401. The document names the header (x-card-callback-auth-header).")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The contract document to serve (default: the bundled openapi/card-callback.yaml).")
-def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None, workers: int, spec_path: Path | None) -> None:
+def serve(
+    host: str, port: int, db: Path, hmac_secret_file: Path | None, workers: int, auth_header_file: Path | None,
+    spec_path: Path | None,
+) -> None:
     """Serve the reference PSP: the card callback routed from the contract document, test cards, 3-D Secure."""
     _quiet_connexion_import()
     from reference_server import create_app
 
     try:
         secret = load_secret(os.environ, hmac_secret_file)
-        app = create_app(db_path=db, hmac_secret=secret, spec_path=spec_path)
-        callback_path = Contract.from_file(spec_path or bundled_spec_path()).path
+        contract = Contract.from_file(spec_path or bundled_spec_path())
+        auth = load_auth_header(contract, os.environ, auth_header_file)
+        settings = Settings(secret, spec_path, None if auth is None else auth.value)
+        app = create_app(db_path=db, **settings.app_options())
+        callback_path = contract.path
     except CardCallbackError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -88,14 +109,34 @@ def serve(host: str, port: int, db: Path, hmac_secret_file: Path | None, workers
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     source = None if secret is None else (str(hmac_secret_file) if hmac_secret_file else SECRET_ENV)
-    click.echo(format_startup(f"http://{shown_host}:{bound_port}", callback_path, db.resolve(), source, workers))
+    auth_source = str(auth_header_file) if auth_header_file else AUTH_HEADER_ENV
+    click.echo(format_startup(
+        f"http://{shown_host}:{bound_port}", callback_path, db.resolve(), source, workers,
+        document=str(spec_path) if spec_path else None,
+        auth_header=None if auth is None else (auth.name, auth_source),
+    ))
     if workers > 1:
         # The app above opened the database and created its tables once; each worker opens its own connection.
         del app
         sys.stdout.flush()
-        _run_workers(workers, sock, db, secret, spec_path)
+        _run_workers(workers, sock, db, settings)
         return
     _serve_app(app, sock)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What every server process builds its app from (the secrets travel through the process pipe)."""
+
+    secret: str | None
+    spec_path: Path | None
+    auth_header_value: str | None
+
+    def __repr__(self) -> str:  # never the secrets, should it reach a traceback
+        return f"Settings(spec_path={self.spec_path!r})"
+
+    def app_options(self) -> dict[str, Any]:
+        return {"hmac_secret": self.secret, "spec_path": self.spec_path, "auth_header_value": self.auth_header_value}
 
 
 def _quiet_connexion_import() -> None:
@@ -103,15 +144,15 @@ def _quiet_connexion_import() -> None:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
-def _run_workers(count: int, sock: socket.socket, db: Path, secret: str | None, spec_path: Path | None) -> None:
+def _run_workers(count: int, sock: socket.socket, db: Path, settings: Settings) -> None:
     """`count` processes serving the one listening socket; SIGTERM or SIGINT stops them all.
 
     Spawned, not forked: a fork would copy the SQLite connection and the writer thread of this process.
-    The secret reaches them through the process pipe, never a command line.
+    The secrets reach them through the process pipe, never a command line.
     """
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker_main, args=(sock, db, secret, spec_path),
-                                 name=f"card-callback-serve-{i}") for i in range(count)]
+    processes = [context.Process(target=_worker_main, args=(sock, db, settings), name=f"card-callback-serve-{i}")
+                 for i in range(count)]
     for process in processes:
         process.start()
 
@@ -126,13 +167,13 @@ def _run_workers(count: int, sock: socket.socket, db: Path, secret: str | None, 
         process.join()
 
 
-def _worker_main(sock: socket.socket, db: Path, secret: str | None, spec_path: Path | None) -> None:
+def _worker_main(sock: socket.socket, db: Path, settings: Settings) -> None:
     # A terminal's Ctrl-C reaches every process of the group: the parent forwards SIGTERM, workers ignore SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_connexion_import()
     from reference_server import create_app
 
-    _serve_app(create_app(db_path=db, hmac_secret=secret, spec_path=spec_path), sock)
+    _serve_app(create_app(db_path=db, **settings.app_options()), sock)
 
 
 def _serve_app(app: object, sock: socket.socket) -> None:

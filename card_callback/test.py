@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.spec import Contract, bundled_spec_path
@@ -73,6 +74,9 @@ def _fail(message: str) -> NoReturn:
               help="YAML or JSON naming this PSP's test cards (last four digits -> status), so the run reaches "
                    "SOFT_DECLINE and FAIL and follows them (default: the reference server's cards; see "
                    "examples/test-cards.yaml).")
+@click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Read the cardCallbackAuthHeader value from this file (else ${AUTH_HEADER_ENV}): every callback "
+              "carries it, and CC013 checks that a missing or wrong value gets 401. Never printed.")
 def test(url: str, **options: Any) -> None:
     """Test the PSP callback endpoint at URL against the contract.
 
@@ -96,6 +100,7 @@ def run_suite(
     json_report: Path | None,
     hmac_secret_file: Path | None,
     test_cards: Path | None,
+    auth_header_file: Path | None = None,
 ) -> Report:
     path = spec_path or bundled_spec_path()
     for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
@@ -110,6 +115,7 @@ def run_suite(
             url=url, contract=contract, spec_sha256=document_sha256(raw),
             seed=seed if seed is not None else random_source.randbits(32), deadline=deadline,
             max_examples=max_examples, strict=strict, secret=secret, test_cards=cards,
+            auth=load_auth_header(contract, os.environ, auth_header_file),
         ).validate()
     except CardCallbackError as exc:
         _fail(str(exc))

@@ -1,14 +1,16 @@
-"""Turn a planned request into the exact one sent: sign the real bytes, or spoil the signature on purpose."""
+"""Turn a planned request into the exact one sent: sign the real bytes and add the auth header, or spoil either."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 import httpx
 
 from callback_core import signing
+from callback_core.auth_header import REDACTED, AuthHeader
 from callback_core.spec import HmacScheme
 from contract_tests.models import Outgoing, Probe, Tamper
 
@@ -24,13 +26,18 @@ def target_parts(url: str) -> tuple[str, str]:
     return host, path_and_query
 
 
-def prepare(probe: Probe, url: str, secret: str | None, scheme: HmacScheme, now: datetime) -> Outgoing:
-    """The request for `probe`: signed over its exact bytes when there is a secret (and not tampered)."""
+def prepare(
+    probe: Probe, url: str, secret: str | None, scheme: HmacScheme, now: datetime, auth: AuthHeader | None = None
+) -> Outgoing:
+    """The request for `probe`: signed over its exact bytes when there is a secret (and not tampered), carrying
+    the auth header value when one is given (and not spoiled)."""
     host, path_and_query = target_parts(url)
     headers: list[tuple[str, str]] = [("Host", host)]
     if probe.content_type is not None:
         headers.append(("Content-Type", probe.content_type))
     headers.append(("Accept", "application/json, application/problem+json"))
+    if auth is not None and probe.tamper is not Tamper.NO_AUTH_HEADER:
+        headers.append((auth.name, wrong_value(auth.value) if probe.tamper is Tamper.WRONG_AUTH_HEADER else auth.value))
     if secret is not None and probe.tamper is not Tamper.UNSIGNED:
         headers += _signature_headers(probe, secret, scheme, host, path_and_query, now)
     return Outgoing(method="POST", url=url, headers=tuple(headers), body=probe.body)
@@ -67,6 +74,26 @@ def _signature_headers(
         Tamper.NO_CONTENT_SHA256: scheme.content_sha256_header,
     }.get(tamper)
     return [(name, value) for name, value in values.items() if name != dropped]
+
+
+def redacted(request: Outgoing, auth: AuthHeader | None) -> Outgoing:
+    """`request` as reports show it: the auth header's real value (a secret) replaced by a mark."""
+    if auth is None:
+        return request
+    headers = tuple((name, REDACTED if name.lower() == auth.name.lower() and value == auth.value else value)
+                    for name, value in request.headers)
+    return Outgoing(request.method, request.url, headers, request.body)
+
+
+def wrong_value(value: str) -> str:
+    """A value of the same length that differs from `value` in every position (no prefix comparison accepts it),
+    drawn from a fixed stream so that the report shows nothing of the real one beyond its length."""
+    stream = hashlib.sha256(b"card-callback wrong auth header").hexdigest()
+    out = []
+    for index, char in enumerate(value or "x"):
+        candidate = stream[index % len(stream)]
+        out.append(candidate if candidate != char else ("g" if char != "g" else "h"))
+    return "".join(out)
 
 
 def _other_secret(secret: str) -> str:

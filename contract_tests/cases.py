@@ -67,10 +67,14 @@ class Planner:
                          if isinstance(body, dict) and contract.is_valid_request(body)}
         self.leniency = Leniency(contract)
 
-    def plan(self, *, signed: bool) -> list[Probe]:
+    def plan(self, *, signed: bool, authenticated: bool = False) -> list[Probe]:
+        """Every probe; signature tamperings when `signed`, auth header spoilings when `authenticated` (the run
+        has the cardCallbackAuthHeader value)."""
         probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated(), *self.at_once()]
         if signed:
             probes += [*self.tampered(), *self.stale()]
+        if authenticated:
+            probes += self.unauthenticated()
         return probes
 
     def fresh(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,6 +278,12 @@ class Planner:
                             signed_body=encode(body))
             else:
                 yield Probe(f"signed callback, {tamper}", Role.TAMPERED, encode(body), tamper=tamper)
+
+    def unauthenticated(self) -> Iterator[Probe]:
+        """Valid callbacks without the cardCallbackAuthHeader value, or with a wrong one (given values only)."""
+        for tamper in (Tamper.NO_AUTH_HEADER, Tamper.WRONG_AUTH_HEADER):
+            yield Probe(f"callback with {tamper}", Role.UNAUTHENTICATED, encode(self.fresh(self._base())),
+                        tamper=tamper)
 
     def stale(self) -> Iterator[Probe]:
         yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),

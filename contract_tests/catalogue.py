@@ -14,6 +14,7 @@ JUDGES: dict[str, Judge] = {
     flow_checks.CC011.code: flow_checks.card_data_not_echoed,
 }
 NEEDS_SECRET = checks.NEEDS_SECRET
+NEEDS_AUTH_HEADER = checks.NEEDS_AUTH_HEADER
 # Refusing every callback (a wrong path's 404, a WAF's 403, a rate limiter's 429) is no evidence of
 # validation, of ignoring unknown fields, of idempotency or of authorizing once: these are judged only
 # once the PSP has accepted a valid callback.

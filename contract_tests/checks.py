@@ -42,7 +42,10 @@ CC012 = Check("CC012", "a callback sent several times at once is authorized once
               "two different successful answers (two authorizations, two reservations of the user's money). "
               "Refusing a copy (a 409 while the first is in flight) is not an authorization; CC007 judges "
               "whether identical callbacks get identical answers.")
-CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008, CC012)
+CC013 = Check("CC013", "the auth header is verified",
+              "With the cardCallbackAuthHeader value given: callbacks carrying it are accepted; a callback without "
+              "the header, or with a wrong value, gets 401, never RESERVE or CAPTURE.")
+CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008, CC012, CC013)
 SUCCESS = ("RESERVE", "CAPTURE")
 _VALID_BODIES = (Role.VALID, Role.BASELINE)
 _FOLLOW_UPS = (Role.SECOND_CALLBACK, Role.RETRY)  # valid callbacks too; CC009/CC010 judge their refusals
@@ -54,6 +57,7 @@ class Context:
     deadline: float
     signed: bool
     strict: bool
+    authenticated: bool = False  # the run was given the cardCallbackAuthHeader value
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +117,8 @@ def valid_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
     for ex in exchanges:
         if ex.probe.role not in (*_VALID_BODIES, *_FOLLOW_UPS) or judged_by_others(ex) or ex.answer is None:
             continue
-        if ex.answer.status == 401 and ctx.signed:
-            continue  # a signed callback refused: CC006 reports it
+        if ex.answer.status == 401 and (ctx.signed or ctx.authenticated):
+            continue  # a signed or authenticated callback refused: CC006 or CC013 reports it
         if ex.probe.role in _FOLLOW_UPS and ex.answer.status != 200:
             continue
         judged += 1
@@ -177,7 +181,8 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
     judged, findings = 0, []
     for group in _groups(exchanges, "extended-").values():
         extended = [(ex, ex.answer) for ex in group if ex.probe.role is Role.EXTENDED and ex.answer is not None
-                    and not judged_by_others(ex) and not (ctx.signed and ex.answer.status == 401)]  # 401: CC006's
+                    and not judged_by_others(ex)
+                    and not ((ctx.signed or ctx.authenticated) and ex.answer.status == 401)]  # 401: CC006's, CC013's
         baselines = [ex for ex in group if ex.probe.role is Role.BASELINE]
         # A 200 without the extra fields is enough to compare with, even when that answer's body breaks the
         # schema (CC001 reports that): a PSP whose every answer is broken must still be caught refusing extras.
@@ -238,6 +243,26 @@ def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, l
     return judged, findings
 
 
+def auth_header_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    judged, findings = 0, []
+    for ex in exchanges:
+        if judged_by_others(ex) or ex.answer is None:
+            continue
+        if ex.probe.role is Role.UNAUTHENTICATED:
+            judged += 1
+            if ex.answer.status != 401:
+                findings.append(Finding(f"{ex.probe.tamper}: answered {_answer_phrase(ex.answer)}, not 401",
+                                        ex.probe.label, (ex,)))
+        elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE \
+                and not ctx.signed:
+            # Signed runs leave a 401 to a good callback to CC006: the two causes cannot be told apart.
+            judged += 1
+            if ex.answer.status == 401:
+                findings.append(Finding("a callback carrying the auth header value was refused with 401 (or the value "
+                                        "given is not the PSP's)", _snippet(ex.answer.body), (ex,)))
+    return judged, findings
+
+
 def identical_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     judged, findings = 0, []
     severity = Severity.DEFECT if ctx.strict else Severity.WARNING
@@ -275,7 +300,7 @@ def authorized_once(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
     judged, findings = 0, []
     for group in _groups(exchanges, "at-once-").values():
         answered = [ex for ex in group if ex.answer is not None and not judged_by_others(ex)
-                    and not (ctx.signed and ex.answer.status == 401)]  # 401: CC006's
+                    and not ((ctx.signed or ctx.authenticated) and ex.answer.status == 401)]  # CC006's, CC013's
         if len(answered) < 2:
             continue
         judged += 1
@@ -316,8 +341,10 @@ JUDGES: dict[str, Judge] = {
     CC007.code: identical_answers,
     CC008.code: stale_refused,
     CC012.code: authorized_once,
+    CC013.code: auth_header_verified,
 }
 NEEDS_SECRET = frozenset({CC006.code, CC008.code})
+NEEDS_AUTH_HEADER = frozenset({CC013.code})
 
 
 def outcome_of(findings: Iterable[Finding], judged: int) -> Outcome:
@@ -359,6 +386,7 @@ def _role_phrase(ex: Exchange) -> str:
         Role.AT_ONCE: "a callback sent several times at once",
         Role.SECOND_CALLBACK: "the second callback after a soft decline",
         Role.RETRY: "a user's retry after a FAIL",
+        Role.UNAUTHENTICATED: "a callback without the right auth header value",
     }[ex.probe.role]
 
 

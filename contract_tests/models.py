@@ -22,6 +22,7 @@ class Role(StrEnum):
     AT_ONCE = "at-once"  # the identical callback sent several times at the same moment, then once more
     SECOND_CALLBACK = "second-callback"  # after a SOFT_DECLINE: the same attempt again, a fresh cryptogram
     RETRY = "retry"  # after a retryable FAIL: the user's new attempt at the same payment
+    UNAUTHENTICATED = "unauthenticated"  # a valid callback without the right cardCallbackAuthHeader value
 
 
 class Tamper(StrEnum):
@@ -39,6 +40,8 @@ class Tamper(StrEnum):
     WRONG_PATH = "signed for another path"
     WRONG_HOST = "signed for another host"
     STALE_DATE = "X-Ms-Date older than the allowed clock skew"
+    NO_AUTH_HEADER = "the auth header missing"
+    WRONG_AUTH_HEADER = "a wrong auth header value"
 
 
 @dataclass(frozen=True, slots=True)

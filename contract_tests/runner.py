@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 
 import httpx
 
+from callback_core.auth_header import AUTH_HEADER_ENV, AuthHeader, auth_header_name
 from callback_core.errors import CardCallbackError
 from callback_core.spec import Contract
-from contract_tests.auth import prepare
+from contract_tests.auth import prepare, redacted
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.cases import Planner
-from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_ACCEPTED, NEEDS_SECRET, NOT_EXERCISED
+from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_ACCEPTED, NEEDS_AUTH_HEADER, NEEDS_SECRET, NOT_EXERCISED
 from contract_tests.checks import Context, Finding, outcome_of
 from contract_tests.errors import OptionError, TransportError
 from contract_tests.events import (
@@ -74,6 +75,7 @@ class Settings:
     strict: bool = False
     secret: str | None = None
     test_cards: CardTriggers = DEFAULT_CARDS
+    auth: AuthHeader | None = None  # the cardCallbackAuthHeader value, sent on every callback but CC013's
 
     @property
     def effective_deadline(self) -> float:
@@ -153,7 +155,7 @@ def _run(
     generated = generate(contract, seed=settings.seed, max_examples=settings.max_examples,
                          invalid_examples=max(5, settings.max_examples // 4))
     planner = Planner(contract, generated, new_id, cards=settings.test_cards)
-    probes = planner.plan(signed=signed)
+    probes = planner.plan(signed=signed, authenticated=settings.auth is not None)
     flows = Flows(planner, settings.test_cards)
     yield Planned(len(probes), tuple(Counter(p.role.value for p in probes).items()))
 
@@ -179,7 +181,7 @@ def _run(
             break
     exchanges = [done[index] for index in sorted(done)]
 
-    untested = _untested_reason(exchanges, signed)
+    untested = _untested_reason(exchanges, signed, settings.auth is not None or auth_header_name(contract) is None)
     if len(exchanges) < len(probes):
         yield SendingStopped(len(exchanges), len(probes), (notes or [untested or ""])[0])
     if untested:
@@ -193,7 +195,8 @@ def _run(
         notes.append(unexpected)
     accepted = any(ex.probe.role in _VALID and ex.answer is not None and ex.answer.status == 200
                    for ex in exchanges)
-    ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict)
+    ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict,
+                  authenticated=settings.auth is not None)
     results = []
     for check in CHECKS:
         if untested:
@@ -201,6 +204,11 @@ def _run(
         elif check.code in NEEDS_SECRET and not signed:
             result = CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given "
                                  "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")
+        elif check.code in NEEDS_AUTH_HEADER and settings.auth is None:
+            no_slot = auth_header_name(contract) is None
+            result = CheckResult(check, Outcome.SKIPPED, 0, reason=(
+                "the document declares no auth header (x-card-callback-auth-header)" if no_slot
+                else f"no auth header value given (set {AUTH_HEADER_ENV} or pass --auth-header-file)"))
         elif check.code in NEEDS_ACCEPTED and not accepted:
             result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: no valid callback was accepted (200), "
                                  "and refusing everything proves nothing about this rule (see CC001)")
@@ -340,17 +348,19 @@ def _send(
     probe: Probe, settings: Settings, transport: Transport, timeout: float,
     now: Callable[[], datetime], timer: Callable[[], float],
 ) -> Exchange:
-    request = prepare(probe, settings.url, settings.secret, settings.contract.hmac, now())
+    request = prepare(probe, settings.url, settings.secret, settings.contract.hmac, now(), settings.auth)
     start = timer()
     try:
         answer = transport.send(request, timeout)
     except TransportError as exc:
-        return Exchange(probe, request, None, timer() - start, error=exc.reason, timed_out=exc.timed_out,
-                        unreachable=exc.connect)
-    return Exchange(probe, request, answer, timer() - start)
+        return Exchange(probe, redacted(request, settings.auth), None, timer() - start, error=exc.reason,
+                        timed_out=exc.timed_out, unreachable=exc.connect)
+    return Exchange(probe, redacted(request, settings.auth), answer, timer() - start)
 
 
-def _untested_reason(exchanges: list[Exchange], signed: bool) -> str | None:
+def _untested_reason(exchanges: list[Exchange], signed: bool, authenticated: bool = True) -> str | None:
+    """Why the run tested nothing, or None. `authenticated`: the auth header value was given, or the
+    document has no slot for one."""
     answered = [ex for ex in exchanges if ex.answer is not None]
     if not answered and all(ex.unreachable for ex in exchanges):
         # A PSP that took the connection and then broke it (reset, garbage, a trickle past the deadline) was
@@ -358,10 +368,17 @@ def _untested_reason(exchanges: list[Exchange], signed: bool) -> str | None:
         reason = next((ex.error for ex in exchanges if ex.error), "no request got an answer")
         return f"tested nothing: {reason}"
     valid = [ex for ex in answered if ex.probe.role is Role.VALID]
-    if not signed and valid and all(ex.answer is not None and ex.answer.status == 401 for ex in valid):
+    if (signed and authenticated) or not valid or any(ex.answer is None or ex.answer.status != 401 for ex in valid):
+        return None
+    hmac = "the secret in CARD_CALLBACK_HMAC_SECRET or with --hmac-secret-file"
+    if authenticated:
         return ("tested nothing: every valid callback was refused with 401 (the endpoint verifies HMAC "
-                "signatures); give the secret in CARD_CALLBACK_HMAC_SECRET or with --hmac-secret-file")
-    return None
+                f"signatures); give {hmac}")
+    give = f"the auth header value in {AUTH_HEADER_ENV} or with --auth-header-file"
+    if not signed:
+        give += f" (and, if it signs, {hmac})"
+    return ("tested nothing: every valid callback was refused with 401 (the endpoint verifies the auth header"
+            f"{'' if signed else ' or HMAC signatures'}); give {give}")
 
 
 def refusals(exchanges: list[Exchange]) -> str | None:

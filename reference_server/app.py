@@ -23,8 +23,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope
 
+from callback_core.auth_header import AUTH_HEADER_EXTENSION, AuthHeader, auth_header_name
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
+from reference_server.callback_fields import CallbackFields, CallbackNames
 from reference_server.cards import load_cards
 from reference_server.connexion_app import (
     ReferenceApp,
@@ -70,6 +72,7 @@ def create_app(
     now: Callable[[], datetime] | None = None,
     issuer_delay_seconds: float | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    auth_header_value: str | None = None,
 ) -> AsyncApp:
     """The reference PSP as an ASGI app (Connexion AsyncApp); state in SQLite at `db_path`.
 
@@ -85,15 +88,21 @@ def create_app(
       plus the margin, always too late), and that late outcome is recorded for patching. Tests pass a
       copy of the document with a small deadline (1 s answers after 0.75 s) and a small delay.
     - `max_body_bytes`: larger callbacks get 413 without being read further.
+    - `auth_header_value`: when set, every callback must carry it in the header the document's
+      `x-card-callback-auth-header` names (compared in constant time, else 401); a document without
+      that slot cannot be served with a value (ConfigError).
     """
     if max_body_bytes <= 0:
         raise ConfigError("max_body_bytes must be positive")
     clock = now or (lambda: datetime.now(UTC))
     spec = spec_path or bundled_spec_path()
     contract = Contract.from_file(spec)
+    auth = _auth_header(contract, auth_header_value)
     budget = answer_budget(contract.deadline_seconds)
     margin = contract.deadline_seconds - budget
+    callback_fields = CallbackFields.from_contract(contract)
     psp = Psp(
+        fields=callback_fields,
         cards=load_cards(contract),
         store=SqliteAttemptStore(db_path),
         now=clock,
@@ -112,7 +121,8 @@ def create_app(
 
     reference_spec = bundled_document("reference-server.yaml")
     app = ReferenceApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
-    resolver = _resolver(_handlers(psp, contract))
+    view_names = CallbackNames.from_view_schema(read_document(reference_spec))
+    resolver = _resolver(_handlers(psp, contract, callback_fields, view_names))
     body_validators = body_validator_map(bodies.for_one_app(contract.document))
     # Both documents share the root path. Connexion sorts equal base paths in reverse order of
     # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
@@ -121,6 +131,8 @@ def create_app(
         reference_spec,
         base_path="",
         resolver=resolver,
+        # The handlers take the attempt id as a Python name, not the callback document's spelling.
+        pythonic_params=True,
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
     )
@@ -133,7 +145,7 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
     )
     app.add_middleware(CallbackLog, position=MiddlewarePosition.BEFORE_EXCEPTION, path=contract.path,
-                       method=contract.method)
+                       method=contract.method, attempt_key=callback_fields.attempt_name)
     app.add_middleware(
         CallbackGuard,
         position=MiddlewarePosition.BEFORE_VALIDATION,
@@ -142,6 +154,7 @@ def create_app(
         secret=hmac_secret or None,
         scheme=contract.hmac,
         now=clock,
+        auth=auth,
     )
     # Every error, whoever raises it, is rendered by reference_server.errors as problem+json.
     app.add_error_handler(ReferenceServerError, on_reference_error)
@@ -149,6 +162,16 @@ def create_app(
     app.add_error_handler(HTTPException, http_exception_handler(_allowed_methods([spec, reference_spec])))
     app.add_error_handler(Exception, on_unexpected)
     return app
+
+
+def _auth_header(contract: Contract, value: str | None) -> AuthHeader | None:
+    if not value:
+        return None
+    name = auth_header_name(contract)
+    if name is None:
+        raise ConfigError(f"{contract.source}: an auth header value is configured, but the document declares no "
+                          f"{AUTH_HEADER_EXTENSION} to carry it")
+    return AuthHeader(name, value)
 
 
 def middlewares(validate_responses: bool, documents: list[Path]) -> list[Any]:
@@ -181,32 +204,35 @@ def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
     return Resolver(function_resolver=resolve)
 
 
-def _handlers(psp: Psp, contract: Contract) -> dict[str, Handler]:
+def _handlers(
+    psp: Psp, contract: Contract, callback_fields: CallbackFields, view_names: CallbackNames
+) -> dict[str, Handler]:
     async def card_callback(body: dict[str, Any]) -> Response:
         scope = current_scope()
         trace = trace_of(scope)
-        trace.attempt_id = str(body.get("authorizationAttemptId"))
+        trace.attempt_id = callback_fields.text(body, callback_fields.attempt_id)
         base = base_url(scope)
         answered = await psp.callback(body, lambda attempt_id: f"{base}/3ds/{quote(attempt_id, safe='')}")
         trace.outcome, trace.error_code, trace.replay = answered.status, answered.error_code, answered.replay
         return Response(answered.answer, status_code=200, media_type="application/json")
 
-    async def three_ds_page(authorizationAttemptId: str) -> Response:  # noqa: N803 (the document's name)
-        view = await psp.three_ds(authorizationAttemptId)
+    async def three_ds_page(authorization_attempt_id: str) -> Response:
+        view = await psp.three_ds(authorization_attempt_id)
         return HTMLResponse(format_three_ds_page(view))
 
-    async def three_ds_decision(authorizationAttemptId: str, body: Any = None) -> Response:  # noqa: N803
+    async def three_ds_decision(authorization_attempt_id: str, body: Any = None) -> Response:
         decision = body.get("decision") if isinstance(body, Mapping) else None
         if decision not in ("approve", "reject"):
             # Connexion lets a body without Content-Type through unparsed; refuse it here too.
             raise BadRequest("the form needs decision=approve or decision=reject")
-        target = await psp.decide(authorizationAttemptId, decision)
+        target = await psp.decide(authorization_attempt_id, decision)
         # Location exactly as received (validated as a URI), not re-quoted by a redirect helper.
         return Response(status_code=303, headers={"Location": quote(target, safe="".join(map(chr, range(33, 127))))})
 
-    async def get_attempt(authorizationAttemptId: str) -> Response:  # noqa: N803
-        attempt = await psp.attempt(authorizationAttemptId)
-        return Response(json.dumps(attempt_view(attempt), ensure_ascii=False), media_type="application/json")
+    async def get_attempt(authorization_attempt_id: str) -> Response:
+        attempt = await psp.attempt(authorization_attempt_id)
+        view = attempt_view(attempt, view_names)
+        return Response(json.dumps(view, ensure_ascii=False), media_type="application/json")
 
     return {
         contract.operation_id: card_callback,

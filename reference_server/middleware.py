@@ -1,4 +1,4 @@
-"""ASGI middleware around the callback: the bounded body, HMAC, Content-Type, and the one log line."""
+"""ASGI middleware around the callback: the bounded body, the auth header, HMAC, Content-Type, the one log line."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callback_core.auth_header import AuthHeader
 from callback_core.errors import SignatureError
 from callback_core.signing import verify
 from callback_core.spec import HmacScheme
@@ -42,10 +43,11 @@ def trace_of(scope: Scope) -> Trace:
 class CallbackLog:
     """Writes one structured line per callback: attempt id, HTTP status, outcome, latency. No card data."""
 
-    def __init__(self, app: ASGIApp, *, path: str, method: str) -> None:
+    def __init__(self, app: ASGIApp, *, path: str, method: str, attempt_key: str = "attemptId") -> None:
         self.app = app
         self.path = path
         self.method = method.upper()
+        self.attempt_key = attempt_key  # the document's name for the attempt id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != self.method:
@@ -67,15 +69,18 @@ class CallbackLog:
         try:
             await self.app(scope, receive, send_)
         finally:
-            callback_log.info(format_log_line(trace, status, latency))
+            callback_log.info(format_log_line(trace, status, latency, self.attempt_key))
 
 
-def format_log_line(trace: Trace, status: int | None, latency_seconds: float | None) -> str:
-    """One JSON line; only ids, outcome and timing are ever put in it."""
+def format_log_line(
+    trace: Trace, status: int | None, latency_seconds: float | None, attempt_key: str = "attemptId"
+) -> str:
+    """One JSON line; only ids, outcome and timing are ever put in it. `attempt_key` names the attempt id
+    as the document does, so the log reads like the callback."""
     outcome = trace.outcome or ("rejected" if status is not None else "no answer (client left)")
     record: dict[str, Any] = {
         "event": "card_callback",
-        "authorizationAttemptId": trace.attempt_id,
+        attempt_key: trace.attempt_id,
         "httpStatus": status,
         "outcome": outcome,
         "errorCode": trace.error_code,
@@ -86,7 +91,7 @@ def format_log_line(trace: Trace, status: int | None, latency_seconds: float | N
 
 
 class CallbackGuard:
-    """Checks a callback before Connexion validates it: size, HMAC signature, Content-Type.
+    """Checks a callback before Connexion validates it: size, the auth header, HMAC signature, Content-Type.
 
     Runs after routing (so undeclared methods still get 405) and only for the callback operation.
     The body is read once, bounded by `max_body_bytes`, verified against the signature as raw
@@ -102,8 +107,10 @@ class CallbackGuard:
         secret: str | None,
         scheme: HmacScheme,
         now: Callable[[], datetime],
+        auth: AuthHeader | None = None,
     ) -> None:
         self.app = app
+        self.auth = auth
         self.operation_id = operation_id
         self.max_body_bytes = max_body_bytes
         self.secret = secret
@@ -116,6 +123,10 @@ class CallbackGuard:
             return
         headers = Headers(scope=scope)
         self._check_declared_length(headers)
+        if self.auth is not None:
+            refusal = self.auth.refusal(headers.get(self.auth.name))
+            if refusal is not None:
+                raise Unauthorized(refusal)
         body = await self._read_body(receive)
         if body is None:
             return  # the client went away; there is no one to answer

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from reference_server.callback_fields import CallbackFields
 from reference_server.cards import Behaviour, TestCard, TestCards
 from reference_server.errors import Conflict, NotFound
 from reference_server.storage import Attempt, AttemptStore, DuplicateCallback, StoredCallback
@@ -23,8 +24,6 @@ SOFT_DECLINE = "SOFT_DECLINE"
 # Settled attempts kept in memory for replays: Vipps retries soon after the first try, and a fixed
 # size keeps memory flat however many callbacks the server answers (each entry is well under 1 KiB).
 SETTLED_CACHE_SIZE = 4096
-# The second callback must be about the same payment and card as the first one.
-SAME_AS_FIRST = ("pspReference", "merchantSerialNumber", "maskedCardNumber")
 logger = logging.getLogger("reference_server")
 
 
@@ -102,6 +101,7 @@ class Psp:
     def __init__(
         self,
         *,
+        fields: CallbackFields,
         cards: TestCards,
         store: AttemptStore,
         now: Callable[[], datetime],
@@ -109,6 +109,7 @@ class Psp:
         issuer_delay_seconds: float,
         settled_cache_size: int = SETTLED_CACHE_SIZE,
     ) -> None:
+        self._fields = fields
         self._cards = cards
         self._store = store
         self._now = now
@@ -138,13 +139,13 @@ class Psp:
                 self._locks[attempt_id] = (lock, users - 1)
 
     async def callback(self, body: Mapping[str, Any], three_ds_url: Callable[[str], str]) -> Answered:
-        attempt_id = str(body["authorizationAttemptId"])
+        attempt_id = self._fields.text(body, self._fields.attempt_id)
         body_sha256 = canonical_sha256(body)
         received = self._now()
         async with self._attempt_lock(attempt_id):
             attempt = self._settled.get(attempt_id)
             if attempt is None:
-                card = self._cards.for_masked_number(str(body["maskedCardNumber"]))
+                card = self._card(body)
                 if card.behaviour is not Behaviour.SLOW_ISSUER:
                     # Almost every callback is a first one: answer it and let the insert tell whether
                     # the attempt existed (a unique key), instead of paying a read for every callback.
@@ -170,30 +171,31 @@ class Psp:
         if len(attempt.callbacks) == 1 and attempt.callbacks[0].status == SOFT_DECLINE:
             return await self._second(attempt, body, body_sha256, received)
         raise Conflict(
-            "this authorizationAttemptId was already answered for a different callback; only the second "
+            f"this {self._fields.attempt_name} was already answered for a different callback; only the second "
             "callback after a soft decline may reuse it"
         )
 
     async def _first(
         self, body: Mapping[str, Any], body_sha256: str, received: datetime, three_ds_url: Callable[[str], str]
     ) -> Answered:
-        attempt_id = str(body["authorizationAttemptId"])
-        card = self._cards.for_masked_number(str(body["maskedCardNumber"]))
+        f = self._fields
+        attempt_id = f.text(body, f.attempt_id)
+        card = self._card(body)
         late: asyncio.Task[str] | None = None
         if card.behaviour is Behaviour.SLOW_ISSUER:
             answer, late = await self._ask_slow_issuer(card)
         elif card.behaviour is Behaviour.SOFT_DECLINE:
-            answer = {"status": SOFT_DECLINE, "softDeclineRedirectUrl": three_ds_url(attempt_id)}
+            answer = f.soft_decline(SOFT_DECLINE, three_ds_url(attempt_id))
         else:
-            answer = _answer_for(card)
+            answer = self._answer_for(card)
         callback = self._stored(1, body_sha256, answer, received)
         attempt = Attempt(
             attempt_id=attempt_id,
-            psp_reference=str(body["pspReference"]),
-            merchant_serial_number=str(body["merchantSerialNumber"]),
-            masked_card_number=str(body["maskedCardNumber"]),
+            psp_reference=f.text(body, f.psp_reference),
+            merchant_serial_number=f.text(body, f.merchant_serial_number),
+            masked_card_number=f.text(body, f.masked_card_number),
             created_at=received,
-            completed_redirect_url=str(body["softDeclineCompletedRedirectUrl"]),
+            completed_redirect_url=f.text(body, f.completed_redirect_url),
             callbacks=(callback,),
         )
         try:
@@ -210,27 +212,21 @@ class Psp:
     async def _second(
         self, attempt: Attempt, body: Mapping[str, Any], body_sha256: str, received: datetime
     ) -> Answered:
-        changed = [
-            name
-            for name, stored in zip(
-                SAME_AS_FIRST,
-                (attempt.psp_reference, attempt.merchant_serial_number, attempt.masked_card_number),
-                strict=True,
-            )
-            if str(body[name]) != stored
-        ]
+        f = self._fields
+        first = {
+            f.psp_reference: attempt.psp_reference,
+            f.merchant_serial_number: attempt.merchant_serial_number,
+            f.masked_card_number: attempt.masked_card_number,
+        }
+        changed = [f.shown(role) for role in f.same_as_first if f.text(body, role) != first[role]]
         if changed:
             raise Conflict(
                 f"the second callback after a soft decline must carry the first callback's {', '.join(changed)}"
             )
         if attempt.three_ds_decision == "approve":
-            answer = _answer_for(self._cards.default)
+            answer = self._answer_for(self._cards.default)
         else:
-            answer = {
-                "status": "FAIL",
-                "errorCode": self._cards.three_ds_failed_code,
-                "errorMessage": self._cards.three_ds_failed_message,
-            }
+            answer = f.fail(self._cards.three_ds_failed_code, self._cards.three_ds_failed_message)
         callback = self._stored(2, body_sha256, answer, received)
         await self._store.add_callback(attempt.attempt_id, callback)
         self._settle(replace(attempt, callbacks=(*attempt.callbacks, callback)))
@@ -240,12 +236,22 @@ class Psp:
         return StoredCallback(
             sequence=sequence,
             body_sha256=body_sha256,
-            status=str(answer["status"]),
-            error_code=answer.get("errorCode"),
+            status=self._fields.status_of(answer),
+            error_code=self._fields.error_code_of(answer),
             answer=json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
             received_at=received,
             answered_at=self._now(),
         )
+
+    def _card(self, body: Mapping[str, Any]) -> TestCard:
+        return self._cards.for_masked_number(self._fields.text(body, self._fields.masked_card_number))
+
+    def _answer_for(self, card: TestCard) -> dict[str, Any]:
+        if card.behaviour is Behaviour.CAPTURE:
+            return self._fields.success("CAPTURE", _network_reference())
+        if card.behaviour is Behaviour.FAIL:
+            return self._fields.fail(card.error_code, card.error_message)
+        return self._fields.success("RESERVE", _network_reference())
 
     async def _ask_slow_issuer(self, card: TestCard) -> tuple[dict[str, Any], asyncio.Task[str] | None]:
         issuer = asyncio.create_task(self._slow_issuer(card))
@@ -253,8 +259,8 @@ class Psp:
             status = await asyncio.wait_for(asyncio.shield(issuer), timeout=self._budget)
         except TimeoutError:
             # Answer before the deadline with "outcome unknown"; the issuer's answer is kept for patching.
-            return {"status": "FAIL", "errorCode": card.error_code, "errorMessage": card.error_message}, issuer
-        return _success(status), None
+            return self._fields.fail(card.error_code, card.error_message), issuer
+        return self._fields.success(status, _network_reference()), None
 
     async def _slow_issuer(self, card: TestCard) -> str:
         await asyncio.sleep(self._issuer_delay)
@@ -263,7 +269,7 @@ class Psp:
     async def _record_late_outcome(self, attempt_id: str, issuer: asyncio.Task[str]) -> None:
         status = await issuer
         await self._store.set_late_outcome(attempt_id, status, self._now())
-        logger.info(json.dumps({"event": "late_outcome", "authorizationAttemptId": attempt_id, "status": status}))
+        logger.info(json.dumps({"event": "late_outcome", self._fields.attempt_name: attempt_id, "status": status}))
 
     def _keep(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -306,18 +312,6 @@ class Psp:
             if view.decision is None:
                 await self._store.set_three_ds_decision(attempt_id, decision, self._now())
             return view.completed_redirect_url
-
-
-def _answer_for(card: TestCard) -> dict[str, Any]:
-    if card.behaviour is Behaviour.CAPTURE:
-        return _success("CAPTURE")
-    if card.behaviour is Behaviour.FAIL:
-        return {"status": "FAIL", "errorCode": card.error_code, "errorMessage": card.error_message}
-    return _success("RESERVE")
-
-
-def _success(status: str) -> dict[str, Any]:
-    return {"status": status, "networkTransactionReference": _network_reference()}
 
 
 # A simulated network reference is no secret: a seeded PRNG spares a getrandom() system call per

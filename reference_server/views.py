@@ -6,6 +6,7 @@ import json
 from html import escape
 from typing import Any
 
+from reference_server.callback_fields import CallbackNames
 from reference_server.psp import ThreeDSecureView, three_ds_state
 from reference_server.storage import Attempt
 from reference_server.storage import iso_time as iso
@@ -59,8 +60,11 @@ def format_three_ds_page(view: ThreeDSecureView) -> str:
     )
 
 
-def attempt_view(attempt: Attempt) -> dict[str, Any]:
-    """The operator's look-up of one attempt (`Attempt` in openapi/reference-server.yaml)."""
+def attempt_view(attempt: Attempt, names: CallbackNames) -> dict[str, Any]:
+    """The operator's look-up of one attempt (`Attempt` in openapi/reference-server.yaml).
+
+    The callback's own fields are shown under the names the contract document gives them (`names`).
+    """
     callbacks = [
         {
             "sequence": c.sequence,
@@ -89,10 +93,10 @@ def attempt_view(attempt: Attempt) -> dict[str, Any]:
         else None
     )
     return {
-        "authorizationAttemptId": attempt.attempt_id,
-        "pspReference": attempt.psp_reference,
-        "merchantSerialNumber": attempt.merchant_serial_number,
-        "maskedCardNumber": attempt.masked_card_number,
+        names.attempt_id: attempt.attempt_id,
+        names.psp_reference: attempt.psp_reference,
+        names.merchant_serial_number: attempt.merchant_serial_number,
+        names.masked_card_number: attempt.masked_card_number,
         "createdAt": iso(attempt.created_at),
         "callbacks": callbacks,
         "threeDSecure": three_ds,

@@ -1,13 +1,17 @@
-"""`make run`: start the reference server, run the contract suite against it, stop the server.
+"""`make run`: for each bundled contract document, start the reference server on it, run the suite, stop it.
 
-Both sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET, so exporting it runs the signed suite.
-Extra arguments are passed to `card-callback test` (e.g. `--max-examples 20`); the exit code is the suite's.
-`--spec PATH` goes to both sides: the server serves that document and the suite tests against it.
+Both documents are run (openapi/card-callback.yaml and its nested-cardInfo revision card-callback-v2.yaml):
+the toolkit promises to follow the document, so both must conform. `--spec PATH` runs that one document
+instead, on both sides. Both sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET, so exporting it
+runs the signed suite. A document with an auth header slot (x-card-callback-auth-header) is run with a
+fresh random value given to the server and the suite alike, so that CC013 is judged. Extra arguments are
+passed to `card-callback test` (e.g. `--max-examples 20`); the exit code is the worst of the runs.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
+OPENAPI = Path(__file__).resolve().parents[1] / "openapi"
+DOCUMENTS = (OPENAPI / "card-callback.yaml", OPENAPI / "card-callback-v2.yaml")
 
 
 def free_port() -> int:
@@ -67,24 +73,40 @@ def split_spec(argv: list[str]) -> tuple[list[str], list[str]]:
     return spec, rest
 
 
-def main(argv: list[str]) -> int:
-    spec, argv = split_spec(argv)
+def callback_slot(document: Path) -> tuple[str, bool]:
+    """The document's callback path, and whether it has an auth header slot."""
+    from callback_core.auth_header import auth_header_name
+    from callback_core.spec import Contract
+
+    contract = Contract.from_file(document)
+    return contract.path, auth_header_name(contract) is not None
+
+
+def run_one(document: Path, argv: list[str]) -> int:
+    """The reference server on `document` against the suite on `document`; the suite's exit code."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="card-callback-run-") as tmp:
+        auth: list[str] = []
+        path, has_slot = callback_slot(document)
+        if has_slot:
+            value_file = Path(tmp) / "auth-header"
+            value_file.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+            auth = ["--auth-header-file", str(value_file)]
         # The server's own log would interleave with the report: it goes to a file, shown on failure.
         log_path = Path(tmp) / "reference-server.log"
         log = log_path.open("wb")
         server = subprocess.Popen(
             [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--db", str(Path(tmp) / "reference.sqlite3"), *spec],
+             "--db", str(Path(tmp) / "reference.sqlite3"), "--spec", str(document), *auth],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             wait_until_listening(port, server)
-            url = f"http://127.0.0.1:{port}/psp-makepayment"
-            print(f"reference server on {url} (pid {server.pid}); running the contract suite", flush=True)
-            code = subprocess.call([str(BIN / "card-callback"), "test", url, *spec, *argv])
+            url = f"http://127.0.0.1:{port}{path}"
+            print(f"\n== {document.name}: reference server on {url} (pid {server.pid}); running the contract suite",
+                  flush=True)
+            code = subprocess.call([str(BIN / "card-callback"), "test", url, "--spec", str(document), *auth, *argv])
         except SystemExit:
             log.flush()
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
@@ -93,6 +115,14 @@ def main(argv: list[str]) -> int:
             stop(server, timeout=10)
             log.close()
         return code
+
+
+def main(argv: list[str]) -> int:
+    spec, argv = split_spec(argv)
+    documents = [Path(spec[1])] if spec else list(DOCUMENTS)
+    codes = {document.name: run_one(document, argv) for document in documents}
+    print("\n" + "\n".join(f"{name}: exit {code}" for name, code in codes.items()), flush=True)
+    return max(codes.values())
 
 
 if __name__ == "__main__":

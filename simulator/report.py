@@ -8,43 +8,39 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from callback_core import fields
+from callback_core.fields import mask_value
+from callback_core.spec import Contract
+from simulator.callbacks import card_strings
 from simulator.session import Attempt, Run, ThreeDSStep
 
 MAX_TEXT = 2000  # of a non-JSON answer body in a report
 _LONG_DIGITS = re.compile(r"\d{12,19}")
 
 
-def mask_value(value: str) -> str:
-    """A card number keeps its last four digits; anything else (cryptogram, encrypted PAN) is hidden."""
-    if value.isdigit() and len(value) > 4:
-        return "X" * (len(value) - 4) + value[-4:]
-    return "***"
+def mask_callback(contract: Contract, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with every card-data field of the document (x-card-data, found through the roles) masked, and
+    card data under the same names elsewhere (a body of another revision sent with --body-file)."""
+    masked: dict[str, Any] = fields.masked(copy.deepcopy(dict(data)), contract.card_data_pointers)
+    out: dict[str, Any] = _mask_leaves(masked, set(card_strings(contract, data)))
+    return out
 
 
-def mask_callback(data: Mapping[str, Any]) -> dict[str, Any]:
-    masked = copy.deepcopy(dict(data))
-    token = masked.get("networkToken")
-    if isinstance(token, dict):
-        for key in ("number", "cryptogram"):
-            if isinstance(token.get(key), str):
-                token[key] = mask_value(token[key])
-    if isinstance(masked.get("encryptedPan"), str):
-        masked["encryptedPan"] = mask_value(masked["encryptedPan"])
-    return masked
+def _mask_leaves(node: Any, values: set[str]) -> Any:
+    if isinstance(node, dict):
+        return {key: _mask_leaves(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_mask_leaves(value, values) for value in node]
+    return mask_value(node) if isinstance(node, str) and node in values else node
 
 
-def card_values(run: Run) -> list[str]:
+def card_values(contract: Contract, run: Run) -> list[str]:
     """Every card-data value sent in the run, to scrub from answers a PSP may have echoed them in."""
     found: set[str] = set()
     for attempt in run.attempts:
         data = _json(attempt.sent.body)
-        if not isinstance(data, dict):
-            continue
-        token = data.get("networkToken")
-        candidates = [data.get("encryptedPan")]
-        if isinstance(token, dict):
-            candidates += [token.get("number"), token.get("cryptogram")]
-        found.update(v for v in candidates if isinstance(v, str) and len(v) >= 4)
+        if isinstance(data, dict):
+            found.update(card_strings(contract, data))
     return sorted(found, key=len, reverse=True)
 
 
@@ -55,24 +51,24 @@ def scrub(text: str, values: Iterable[str]) -> str:
     return text
 
 
-def run_to_dict(run: Run) -> dict[str, Any]:
+def run_to_dict(contract: Contract, run: Run) -> dict[str, Any]:
     """The `--json` object: outcome, retryable, httpStatus, elapsedMs, userMessage, attempts."""
-    values = card_values(run)
+    values = card_values(contract, run)
     return {
         "outcome": str(run.verdict.outcome),
         "retryable": run.verdict.retryable,
         "httpStatus": run.http_status,
         "elapsedMs": round(run.elapsed_ms),
         "userMessage": scrub(run.verdict.user_message, values),
-        "attempts": [_attempt_dict(attempt, values) for attempt in run.attempts],
+        "attempts": [_attempt_dict(contract, attempt, values) for attempt in run.attempts],
     }
 
 
-def format_json(run: Run) -> str:
-    return json.dumps(run_to_dict(run), indent=2, ensure_ascii=False)
+def format_json(contract: Contract, run: Run) -> str:
+    return json.dumps(run_to_dict(contract, run), indent=2, ensure_ascii=False)
 
 
-def _attempt_dict(attempt: Attempt, values: list[str]) -> dict[str, Any]:
+def _attempt_dict(contract: Contract, attempt: Attempt, values: list[str]) -> dict[str, Any]:
     answer = attempt.answer
     verdict = attempt.verdict
     out: dict[str, Any] = {
@@ -81,14 +77,14 @@ def _attempt_dict(attempt: Attempt, values: list[str]) -> dict[str, Any]:
             "method": attempt.sent.method,
             "url": attempt.sent.url,
             "headers": dict(attempt.sent.headers),
-            "body": _body(attempt.sent.body, values, request=True),
+            "body": _body(contract, attempt.sent.body, values, request=True),
         },
         "answer": {
             "httpStatus": answer.http_status,
             "elapsedMs": round(answer.elapsed_ms),
             "timedOut": answer.timed_out,
             "contentType": answer.content_type,
-            "body": _body(answer.body, values, request=False) if answer.body else None,
+            "body": _body(contract, answer.body, values, request=False) if answer.body else None,
         },
         "outcome": str(verdict.outcome),
         "retryable": verdict.retryable,
@@ -115,10 +111,10 @@ def _three_ds_dict(step: ThreeDSStep, values: list[str]) -> dict[str, Any]:
     }
 
 
-def _body(raw: bytes, values: list[str], *, request: bool) -> Any:
+def _body(contract: Contract, raw: bytes, values: list[str], *, request: bool) -> Any:
     data = _json(raw)
     if request and isinstance(data, dict):
-        return mask_callback(data)
+        return mask_callback(contract, data)
     text = scrub(raw.decode("utf-8", "replace"), values)
     if request:
         # A hand-written body that is not an object may still hold a card number somewhere.
@@ -136,12 +132,12 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def format_text(run: Run) -> str:
+def format_text(contract: Contract, run: Run) -> str:
     """A readable account: each attempt, the 3-D Secure step, and what the user ends up seeing."""
-    values = card_values(run)
+    values = card_values(contract, run)
     lines: list[str] = []
     for number, attempt in enumerate(run.attempts, start=1):
-        lines += _attempt_lines(number, attempt, values)
+        lines += _attempt_lines(contract, number, attempt, values)
     verdict = run.verdict
     lines += [
         "",
@@ -155,10 +151,12 @@ def format_text(run: Run) -> str:
     return "\n".join(lines)
 
 
-def _attempt_lines(number: int, attempt: Attempt, values: list[str]) -> list[str]:
+def _attempt_lines(contract: Contract, number: int, attempt: Attempt, values: list[str]) -> list[str]:
     sent = attempt.sent
     data = _json(sent.body)
-    attempt_id = data.get("authorizationAttemptId") if isinstance(data, dict) else None
+    role = contract.request_role(fields.ATTEMPT_ID)
+    found = contract.request_value(data, fields.ATTEMPT_ID) if isinstance(data, dict) else None
+    attempt_id = None if found is fields.MISSING else found
     signing = "HMAC-signed" if sent.signed else "unsigned"
     answer = attempt.answer
     got = (
@@ -169,7 +167,8 @@ def _attempt_lines(number: int, attempt: Attempt, values: list[str]) -> list[str
         else "no answer"
     )
     lines = [
-        f"#{number} {attempt.kind}: {sent.method} {sent.url} ({signing}, authorizationAttemptId {attempt_id})",
+        f"#{number} {attempt.kind}: {sent.method} {sent.url} "
+        f"({signing}, {role.property_name if role else fields.ATTEMPT_ID} {attempt_id})",
         f"   {got} after {round(answer.elapsed_ms)} ms -> {attempt.verdict.outcome}: "
         + scrub(attempt.verdict.detail, values),
     ]

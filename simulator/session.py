@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from callback_core import fields
+from callback_core.auth_header import AuthHeader
 from callback_core.signing import http_date
 from callback_core.spec import Contract
 from simulator.callbacks import Callback, retry_callback, second_callback
@@ -41,6 +43,7 @@ class Settings:
     retry: bool = False
     max_retries: int = DEFAULT_MAX_RETRIES
     complete_3ds: ThreeDSMode = ThreeDSMode.AUTO
+    auth: AuthHeader | None = None  # the cardCallbackAuthHeader value and its header
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +118,14 @@ async def simulate(
         attempt = await _send(contract, callback, settings, client, clock(), kind)
         verdict = attempt.verdict
         if verdict.outcome is Outcome.SOFT_DECLINE and verdict.soft_decline_url:
-            step = await _three_ds(client, verdict.soft_decline_url, settings, callback.completion_url)
+            step = await _three_ds(client, verdict.soft_decline_url, settings, callback.completion_url,
+                                   _name(contract, fields.SOFT_DECLINE_COMPLETED_REDIRECT_URL))
             attempt = dataclasses.replace(attempt, three_ds=step)
             attempts.append(attempt)
             if step.completed:
                 second = await _send(
-                    contract, second_callback(callback), settings, client, clock(), "second callback after 3-D Secure"
+                    contract, second_callback(contract, callback), settings, client, clock(),
+                    "second callback after 3-D Secure",
                 )
                 attempts.append(second)
                 verdict = second.verdict
@@ -133,12 +138,12 @@ async def simulate(
         if not (verdict.outcome is Outcome.FAIL and verdict.retryable and retries_left > 0):
             break
         try:
-            callback = retry_callback(callback)
+            callback = retry_callback(contract, callback)
         except NotAnObject as exc:
             verdict = dataclasses.replace(verdict, detail=f"{verdict.detail}; no retry: {exc}")
             break
         retries_left -= 1
-        kind = "retry (new authorizationAttemptId)"
+        kind = f"retry (new {_name(contract, fields.ATTEMPT_ID)})"
     elapsed = (time.perf_counter() - started) * 1000
     return Run(tuple(attempts), verdict, elapsed)
 
@@ -147,14 +152,24 @@ async def _send(
     contract: Contract, callback: Callback, settings: Settings, client: httpx.AsyncClient, moment: datetime, kind: str
 ) -> Attempt:
     request = prepare(
-        client, settings.url, callback.body, secret=settings.secret, scheme=contract.hmac, date=http_date(moment)
+        client, settings.url, callback.body, secret=settings.secret, scheme=contract.hmac, date=http_date(moment),
+        auth=settings.auth,
     )
     answer = await post(client, request, settings.deadline_seconds)
     verdict = classify(answer, contract, deadline_seconds=settings.deadline_seconds)
-    return Attempt(kind, describe(request, callback.body, signed=settings.secret is not None), answer, verdict)
+    return Attempt(kind, describe(request, callback.body, settings.auth, signed=settings.secret is not None), answer,
+                   verdict)
 
 
-async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, expected: str | None) -> ThreeDSStep:
+def _name(contract: Contract, role: str) -> str:
+    """How the document names a role's field, for messages (the role's name when it has no such field)."""
+    found = contract.request_role(role)
+    return found.property_name if found is not None else role
+
+
+async def _three_ds(
+    client: httpx.AsyncClient, url: str, settings: Settings, expected: str | None, expected_name: str
+) -> ThreeDSStep:
     mode = settings.complete_3ds
     auto = mode is ThreeDSMode.AUTO
     if mode is ThreeDSMode.OFF:
@@ -197,11 +212,11 @@ async def _three_ds(client: httpx.AsyncClient, url: str, settings: Settings, exp
     if expected is None:
         # The PSP cannot be blamed for a redirect it was never told: the body sent had no URL to return to.
         return dataclasses.replace(
-            step, broken=False, detail="the callback sent has no softDeclineCompletedRedirectUrl: nothing to return to"
+            step, broken=False, detail=f"the callback sent has no {expected_name}: nothing to return to"
         )
     if location != expected:
         return dataclasses.replace(
-            step, detail=f"the page redirected to {location!r}, not to the callback's softDeclineCompletedRedirectUrl"
+            step, detail=f"the page redirected to {location!r}, not to the callback's {expected_name}"
         )
-    done = f"{decision} -> {answer.status_code} to softDeclineCompletedRedirectUrl"
+    done = f"{decision} -> {answer.status_code} to {expected_name}"
     return dataclasses.replace(step, completed=True, broken=False, detail=done)

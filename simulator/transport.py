@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from callback_core.auth_header import REDACTED, AuthHeader
 from callback_core.signing import sign
 from callback_core.spec import HmacScheme
 from simulator.verdict import Answer
@@ -37,12 +38,15 @@ def signing_target(url: str) -> tuple[str, str]:
 
 
 def prepare(
-    client: httpx.AsyncClient, url: str, body: bytes, *, secret: str | None, scheme: HmacScheme, date: str
+    client: httpx.AsyncClient, url: str, body: bytes, *, secret: str | None, scheme: HmacScheme, date: str,
+    auth: AuthHeader | None = None,
 ) -> httpx.Request:
-    """The POST request for one callback, signed over its final bytes when a secret is configured."""
-    request = client.build_request(
-        "POST", url, content=body, headers={"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    )
+    """The POST request for one callback, signed over its final bytes when a secret is configured, with the
+    cardCallbackAuthHeader value when one is configured."""
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if auth is not None:
+        headers[auth.name] = auth.value
+    request = client.build_request("POST", url, content=body, headers=headers)
     if secret is not None:
         signed = sign(
             secret,
@@ -57,8 +61,13 @@ def prepare(
     return request
 
 
-def describe(request: httpx.Request, body: bytes, *, signed: bool) -> Sent:
-    return Sent(request.method, str(request.url), tuple(request.headers.items()), body, signed)
+def describe(request: httpx.Request, body: bytes, auth: AuthHeader | None = None, *, signed: bool) -> Sent:
+    """The request for the report: the auth header's value is a secret and is shown redacted."""
+    secret_header = auth.name.lower() if auth is not None else None
+    headers = tuple(
+        (name, REDACTED if name.lower() == secret_header else value) for name, value in request.headers.items()
+    )
+    return Sent(request.method, str(request.url), headers, body, signed)
 
 
 async def post(client: httpx.AsyncClient, request: httpx.Request, deadline_seconds: float) -> Answer:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from callback_core import fields
 from callback_core.spec import Contract
 
 # The message the app shows when the PSP's answer is final and unusable (HTTP 500, timeout, garbage).
@@ -77,12 +78,16 @@ def classify(answer: Answer, contract: Contract, *, deadline_seconds: float | No
 
 
 def _by_status(body: dict[str, Any], contract: Contract) -> Verdict:
-    status = body["status"]
+    def text(role: str) -> str:
+        value = contract.response_value(body, role)
+        return "" if value is fields.MISSING else str(value)
+
+    status = text(fields.STATUS)
     if status in (Outcome.RESERVE, Outcome.CAPTURE):
         done = "reserved" if status == Outcome.RESERVE else "captured"
         return Verdict(Outcome(status), False, "Payment approved", f"the payment was {done}")
     if status == Outcome.FAIL:
-        code = str(body["errorCode"])
+        code = text(fields.ERROR_CODE)
         entry = contract.error_code(code)
         if entry is None:
             # The catalogue is provisional: an unknown code cannot be non-retryable in it.
@@ -90,9 +95,9 @@ def _by_status(body: dict[str, Any], contract: Contract) -> Verdict:
         else:
             retryable = entry.retryable
             why = f"errorCode {code!r}: {entry.meaning} ({'retryable' if retryable else 'not retryable'})"
-        return Verdict(Outcome.FAIL, retryable, str(body["errorMessage"]), why, error_code=code)
+        return Verdict(Outcome.FAIL, retryable, text(fields.ERROR_MESSAGE), why, error_code=code)
     if status == Outcome.SOFT_DECLINE:
-        url = str(body["softDeclineRedirectUrl"])
+        url = text(fields.SOFT_DECLINE_REDIRECT_URL)
         return Verdict(
             Outcome.SOFT_DECLINE, False, f"Complete 3-D Secure at {url}", "3-D Secure is needed", soft_decline_url=url
         )

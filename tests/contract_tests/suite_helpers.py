@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from callback_core.auth_header import AuthHeader
 from callback_core.spec import Contract
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RunFinished
@@ -36,10 +37,11 @@ def run_suite(
     deadline: float | None = None,
     strict: bool = False,
     test_cards: CardTriggers = DEFAULT_CARDS,
+    auth: AuthHeader | None = None,
 ) -> tuple[Report, list[Event]]:
     settings = Settings(url=url, contract=contract, spec_sha256=document_sha256(contract.source.encode()),
                         seed=seed, deadline=deadline, max_examples=max_examples, strict=strict, secret=secret,
-                        test_cards=test_cards)
+                        test_cards=test_cards, auth=auth)
     events = list(run(settings, transport))
     last = events[-1]
     assert isinstance(last, RunFinished)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from callback_core import signing
+from callback_core.auth_header import AuthHeader
 from callback_core.errors import SignatureError
 from callback_core.spec import Contract
-from contract_tests.auth import prepare, target_parts
+from contract_tests.auth import prepare, redacted, target_parts
 from contract_tests.cases import FUTURE_FIELDS, Planner
 from contract_tests.generation import generate
 from contract_tests.models import Probe, Role, Tamper
@@ -23,10 +24,11 @@ NOW = datetime(2026, 3, 30, 8, 38, 32, tzinfo=UTC)
 SECRET = "s3cret/with+base64=looking"
 
 
-def plan(contract: Contract, seed: int = 5, *, signed: bool = True) -> list[Probe]:
+def plan(contract: Contract, seed: int = 5, *, signed: bool = True, authenticated: bool = True) -> list[Probe]:
     counter = itertools.count()
     generated = generate(contract, seed=seed, max_examples=15, invalid_examples=5)
-    return Planner(contract, generated, lambda: f"id-{next(counter)}").plan(signed=signed)
+    return Planner(contract, generated, lambda: f"id-{next(counter)}").plan(signed=signed,
+                                                                             authenticated=authenticated)
 
 
 def test_the_same_seed_gives_the_same_requests(contract: Contract) -> None:
@@ -49,7 +51,8 @@ def test_the_same_seed_gives_the_same_cases_whatever_else_is_loaded(
 
 def test_valid_requests_are_valid_and_invalid_ones_invalid(contract: Contract) -> None:
     probes = plan(contract)
-    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE, Role.AT_ONCE)
+    valid_roles = (Role.VALID, Role.BASELINE, Role.EXTENDED, Role.REPEAT, Role.TAMPERED, Role.STALE, Role.AT_ONCE,
+                   Role.UNAUTHENTICATED)
     leniency = Leniency(contract)
     for probe in probes:
         if probe.role is Role.INVALID_SHOULD and probe.content_type != "application/json":
@@ -169,7 +172,10 @@ def test_signed_requests_verify_with_the_core_scheme(contract: Contract, url: st
     assert target == ("/cb/vipps?tenant=a%2Fb&x=1" if "?" in url else "/cb")
 
 
-@pytest.mark.parametrize("tamper", [t for t in Tamper if t is not Tamper.NONE])
+AUTH_SPOILINGS = (Tamper.NO_AUTH_HEADER, Tamper.WRONG_AUTH_HEADER)
+
+
+@pytest.mark.parametrize("tamper", [t for t in Tamper if t is not Tamper.NONE and t not in AUTH_SPOILINGS])
 def test_every_tampering_fails_verification(contract: Contract, tamper: Tamper) -> None:
     signed_body = b'{"maskedCardNumber": "47969485XXXX1234"}' if tamper.name.startswith("BODY_CHANGED") else None
     probe = Probe("p", Role.TAMPERED, b'{"maskedCardNumber": "47969485XXXX0002"}', tamper=tamper,
@@ -188,6 +194,27 @@ def test_the_wrong_secret_is_random_not_derived_from_the_real_one(contract: Cont
     name = contract.hmac.authorization_header
     # A key derived from the secret (a fixed transformation) would sign the same request the same way twice.
     assert first.header(name) != second.header(name)
+
+
+@pytest.mark.parametrize("tamper", AUTH_SPOILINGS)
+def test_an_auth_header_spoiling_is_signed_correctly_and_only_the_header_is_wrong(
+    contract: Contract, tamper: Tamper
+) -> None:
+    auth = AuthHeader("X-Card-Callback-Auth", "the-value-0123")
+    probe = Probe("p", Role.UNAUTHENTICATED, b'{"maskedCardNumber": "47969485XXXX0002"}', tamper=tamper)
+    request = prepare(probe, "http://psp.test/cb", SECRET, contract.hmac, NOW, auth)
+    headers = {k.lower(): v for k, v in request.headers}
+    signing.verify(SECRET, method="POST", path_and_query="/cb", headers=headers, body=request.body, now=NOW,
+                   max_skew_seconds=contract.hmac.max_clock_skew_seconds)
+    sent = headers.get("x-card-callback-auth")
+    if tamper is Tamper.NO_AUTH_HEADER:
+        assert sent is None
+    else:
+        assert sent is not None and len(sent) == len(auth.value)
+        assert all(a != b for a, b in zip(sent, auth.value, strict=True))
+    good = prepare(Probe("p", Role.VALID, b"{}"), "http://psp.test/cb", None, contract.hmac, NOW, auth)
+    assert good.header("X-Card-Callback-Auth") == auth.value
+    assert redacted(good, auth).header("X-Card-Callback-Auth") == "***"
 
 
 def test_without_a_secret_nothing_is_signed(contract: Contract) -> None:

@@ -88,7 +88,7 @@ def test_junit_has_a_test_case_per_check_and_survives_control_characters(contrac
     assert failure is not None and failure.get("type") == "CC002"
     assert "curl" in (failure.text or "")
     skipped = [c.get("name", "")[:5] for c in cases if c.find("skipped") is not None]
-    assert skipped == ["CC006", "CC008"]  # no secret
+    assert skipped == ["CC006", "CC008", "CC013"]  # no secret, no auth header slot
 
 
 def test_curl_quotes_any_body_and_drops_curls_own_content_type() -> None:

@@ -53,13 +53,16 @@ def _announced_url(process: subprocess.Popen[bytes], log: Path) -> str:
 
 
 @contextmanager
-def reference_server(tmp: Path) -> Iterator[str]:
-    """`card-callback serve` as its own process on a free port, the way a user starts it; yields its base URL."""
+def reference_server(tmp: Path, *extra: str) -> Iterator[str]:
+    """`card-callback serve` as its own process on a free port, the way a user starts it; yields its base URL.
+
+    `extra`: more `serve` options (e.g. `--spec PATH`)."""
     port = _free_port()
     log = tmp / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(CARD_CALLBACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp / "db.sqlite3")],
+            [str(CARD_CALLBACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp / "db.sqlite3"),
+             *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -114,4 +114,6 @@ def test_gitlab_script_runs_against_a_signing_endpoint(tmp_path: Path) -> None:
     with running(FLASK_PSP, tmp_path / "psp.log", secret=secret) as url:
         result = _run_script(lines, tmp_path, {"CARD_CALLBACK_URL": url, "CARD_CALLBACK_HMAC_SECRET": secret})
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    assert set(_junit_cases(tmp_path / job["artifacts"]["reports"]["junit"]).values()) == {"ok"}
+    cases = _junit_cases(tmp_path / job["artifacts"]["reports"]["junit"])
+    # CC013: the bundled document declares no auth header, so there is nothing to probe.
+    assert cases.pop("CC013") == "skipped" and set(cases.values()) == {"ok"}, cases

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
 
-from callback_core.spec import Contract
+from callback_core import fields
+from callback_core.spec import Contract, bundled_document, read_document
 from simulator.callbacks import (
     for_card,
     from_bytes,
@@ -30,7 +32,7 @@ def _luhn_ok(number: str) -> bool:
 
 @pytest.mark.parametrize("last4", ["0002", "0051", "0043", "3000", "0091", "1234"])
 def test_generated_callback_is_valid_and_ends_in_the_card(contract: Contract, last4: str) -> None:
-    callback = for_card(last4, now=NOW)
+    callback = for_card(contract, last4, now=NOW)
     assert callback.data is not None
     assert contract.request_errors(callback.data) == []
     assert callback.data["maskedCardNumber"].endswith(last4)
@@ -41,8 +43,8 @@ def test_generated_callback_is_valid_and_ends_in_the_card(contract: Contract, la
     assert callback.attempt_id in callback.data["softDeclineCompletedRedirectUrl"]
 
 
-def test_generated_callbacks_are_fresh_but_the_card_is_stable() -> None:
-    one, two = for_card("0051", now=NOW).data, for_card("0051", now=NOW).data
+def test_generated_callbacks_are_fresh_but_the_card_is_stable(contract: Contract) -> None:
+    one, two = for_card(contract, "0051", now=NOW).data, for_card(contract, "0051", now=NOW).data
     assert one is not None and two is not None
     for key in ("authorizationAttemptId", "pspReference"):
         assert one[key] != two[key]
@@ -51,14 +53,14 @@ def test_generated_callbacks_are_fresh_but_the_card_is_stable() -> None:
 
 
 @pytest.mark.parametrize("last4", ["123", "12345", "12a4", "１２３４"])
-def test_last4_must_be_four_ascii_digits(last4: str) -> None:
+def test_last4_must_be_four_ascii_digits(contract: Contract, last4: str) -> None:
     with pytest.raises(SimulatorError, match="four digits"):
-        for_card(last4, now=NOW)
+        for_card(contract, last4, now=NOW)
 
 
-def test_second_callback_keeps_the_attempt_and_renews_the_cryptogram() -> None:
-    first = for_card("3000", now=NOW)
-    second = second_callback(first)
+def test_second_callback_keeps_the_attempt_and_renews_the_cryptogram(contract: Contract) -> None:
+    first = for_card(contract, "3000", now=NOW)
+    second = second_callback(contract, first)
     assert first.data is not None and second.data is not None
     assert second.attempt_id == first.attempt_id
     assert second.completion_url == first.completion_url
@@ -67,9 +69,9 @@ def test_second_callback_keeps_the_attempt_and_renews_the_cryptogram() -> None:
     assert without_cryptogram == {k: v for k, v in first.data.items() if k != "networkToken"}
 
 
-def test_retry_is_a_new_attempt_of_the_same_payment() -> None:
-    first = for_card("0051", now=NOW)
-    retry = retry_callback(first)
+def test_retry_is_a_new_attempt_of_the_same_payment(contract: Contract) -> None:
+    first = for_card(contract, "0051", now=NOW)
+    retry = retry_callback(contract, first)
     assert first.data is not None and retry.data is not None
     assert retry.attempt_id != first.attempt_id
     assert retry.data["pspReference"] == first.data["pspReference"]
@@ -79,7 +81,7 @@ def test_retry_is_a_new_attempt_of_the_same_payment() -> None:
 
 def test_retry_keeps_a_foreign_completion_url(contract: Contract) -> None:
     example = from_example(contract, "tokenCallback")
-    assert retry_callback(example).completion_url == example.completion_url
+    assert retry_callback(contract, example).completion_url == example.completion_url
 
 
 def test_body_file_bytes_are_kept_and_problems_become_warnings(contract: Contract) -> None:
@@ -92,7 +94,7 @@ def test_body_file_bytes_are_kept_and_problems_become_warnings(contract: Contrac
     not_object = from_bytes(contract, b"[1]")
     assert not_object.data is None
     with pytest.raises(NotAnObject):
-        retry_callback(not_object)
+        retry_callback(contract, not_object)
 
 
 def test_example_is_sent_as_written(contract: Contract) -> None:
@@ -100,3 +102,38 @@ def test_example_is_sent_as_written(contract: Contract) -> None:
     assert callback.data == contract.request_examples()["tokenCallback"]
     assert callback.warnings == ()
     assert from_bytes(contract, callback.body).warnings == ()
+
+
+def test_a_card_callback_for_the_nested_revision_is_valid_and_fresh() -> None:
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    callback = for_card(v2, "3000", now=NOW)
+    assert callback.data is not None and callback.warnings == ()
+    assert v2.request_errors(callback.data) == []
+    card = callback.data["cardInfo"]
+    assert card["maskedCardNumber"].endswith("3000") and "encryptedPan" not in card
+    assert _luhn_ok(card["networkToken"]["number"])
+    assert callback.attempt_id == callback.data["authorizationAttemptId"]
+    assert callback.completion_url == callback.data["softDeclineCompletedRedirectUrl"]
+    second = second_callback(v2, callback)
+    retry = retry_callback(v2, callback)
+    assert second.data is not None and retry.data is not None
+    assert second.attempt_id == callback.attempt_id
+    assert second.data["cardInfo"]["networkToken"]["cryptogram"] != card["networkToken"]["cryptogram"]
+    assert retry.attempt_id != callback.attempt_id and retry.data["pspReference"] == callback.data["pspReference"]
+    assert retry.completion_url is not None and retry.attempt_id is not None
+    assert retry.attempt_id in retry.completion_url
+
+
+@pytest.mark.parametrize("name", ["card-callback.yaml", "card-callback-v2.yaml"])
+def test_a_draft_without_request_examples_still_gets_a_valid_callback(name: str) -> None:
+    document = copy.deepcopy(read_document(bundled_document(name)))
+    contract = Contract.from_dict(document)
+    media = document["paths"][contract.path][contract.method.lower()]["requestBody"]["content"]["application/json"]
+    del media["examples"]
+    draft = Contract.from_dict(document, source="draft.yaml")
+    callback = for_card(draft, "0043", now=NOW)
+    assert callback.data is not None and callback.warnings == ()
+    assert draft.request_errors(callback.data) == []
+    assert str(draft.request_value(callback.data, fields.MASKED_CARD_NUMBER)).endswith("0043")
+    assert isinstance(draft.request_value(callback.data, fields.CRYPTOGRAM), str)
+    assert draft.request_value(callback.data, fields.ENCRYPTED_PAN) is fields.MISSING
