@@ -101,7 +101,8 @@ def _parent(pointer: str) -> str:
 
 
 def _paired(old: tuple[Variant, ...], new: tuple[Variant, ...]) -> Iterator[tuple[Variant, Variant]]:
-    if len(old) == 1 or len(new) == 1:
+    # A body without variants on one side is compared with every variant of the other.
+    if len(old) == 1 and not old[0].values or len(new) == 1 and not new[0].values:
         for a in old:
             for b in new:
                 yield a, b
@@ -161,11 +162,9 @@ def _response_shape(contract: Contract) -> Shape:
 
 
 def roles(contract: Contract, side: str) -> dict[str, str]:
-    """Role name -> body pointer, from the contract's field roles (none before the document declares any)."""
-    found: Any = getattr(contract, f"{side}_roles", None)
-    if not isinstance(found, Mapping):
-        return {}
-    return {name: str(getattr(role, "pointer", "")) for name, role in found.items()}
+    """Role name -> body pointer, declared in x-field-roles or inferred from well-known names."""
+    found = contract.request_roles if side == "request" else contract.response_roles
+    return {name: role.pointer for name, role in found.items()}
 
 
 @dataclass

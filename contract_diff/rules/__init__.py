@@ -65,6 +65,9 @@ from contract_diff.rules import (
     cd055_error_code_retryability_changed,
     cd056_hmac_scheme_changed,
     cd057_hmac_status_changed,
+    cd058_auth_header_changed,
+    cd059_auth_header_removed,
+    cd060_document_version_changed,
 )
 
 MODULES: tuple[ModuleType, ...] = (
@@ -125,6 +128,9 @@ MODULES: tuple[ModuleType, ...] = (
     cd055_error_code_retryability_changed,
     cd056_hmac_scheme_changed,
     cd057_hmac_status_changed,
+    cd058_auth_header_changed,
+    cd059_auth_header_removed,
+    cd060_document_version_changed,
 )
 
 

@@ -13,7 +13,7 @@ RULE = Rule(
     title="request discriminator renamed",
     level=Level.ERROR,
     breaks=Breaks.PSP,
-    template="discriminator `{name}` is now `{to}`",
+    template="discriminator `{name}` {how} to `{to}` ({values})",
     action="PSPs choosing token or PAN handling by the old property find nothing: read the new one.",
     oasdiff=(
         "request-body-discriminator-property-name-changed",

@@ -13,7 +13,7 @@ RULE = Rule(
     title="response discriminator renamed",
     level=Level.ERROR,
     breaks=Breaks.VIPPS,
-    template="answer discriminator `{name}` is now `{to}`",
+    template="answer discriminator `{name}` {how} to `{to}` ({values})",
     action="Every answer from a PSP built to the old document is unreadable: send the new property.",
     oasdiff=("response-body-discriminator-property-name-changed",),
 )

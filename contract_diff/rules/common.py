@@ -27,9 +27,10 @@ def _discriminator_pointers(side: Side) -> set[str]:
 
 def added_fields(rule: Rule, side: Side, *, required: bool | None, closed: bool) -> Iterator[Finding]:
     """Fields new in a variant; `closed`: only (or never) those whose old parent refused unknown properties."""
+    renamed = {new.pointer for old, new in side.discriminators() if old is not None and new is not None}
     for pair, f in side.added():
-        if (f.parent in side.old.objects) != closed:
-            continue
+        if (f.parent in side.old.objects) != closed or f.pointer in renamed:
+            continue  # a renamed discriminator is reported by its own rule
         if required is None or f.required == required:
             yield of_field(rule, pair, f)
 
@@ -100,7 +101,11 @@ def discriminator_renames(rule: Rule, side: Side) -> Iterator[Finding]:
     for old, new in side.discriminators():
         # Matched by where it went or by the values it maps, so a rename, a move or both show here.
         if old is not None and new is not None and old.pointer != new.pointer:
-            yield finding(rule, new.location, field=new.pointer, name=dotted(old.pointer), to=dotted(new.pointer))
+            changes = (("renamed", old.name != new.name), ("moved", old.owner != new.owner))
+            how = " and ".join(word for word, changed in changes if changed)
+            values = ", ".join(sorted(new.values))
+            yield finding(rule, new.location, field=new.pointer, name=dotted(old.pointer), to=dotted(new.pointer),
+                          how=how, values=values)
 
 
 def discriminator_values(rule: Rule, side: Side, *, added: bool) -> Iterator[Finding]:
@@ -124,7 +129,10 @@ def discriminator_presence(rule: Rule, side: Side) -> Iterator[Finding]:
 
 
 def headers(c: Comparison, *, old: bool) -> dict[str, tuple[str, bool, str]]:
-    """Header parameters by lower-cased name: (name as written, required, where declared)."""
+    """Header parameters by lower-cased name: (name as written, required, where declared).
+
+    The header that carries the PSP's auth header value is left out: CD058/CD059 say what it is for.
+    """
     contract = c.old if old else c.new
     item = contract.document["paths"][contract.path]
     out: dict[str, tuple[str, bool, str]] = {}
@@ -136,6 +144,7 @@ def headers(c: Comparison, *, old: bool) -> dict[str, tuple[str, bool, str]]:
             if isinstance(resolved, Mapping) and resolved.get("in") == "header":
                 name = str(resolved.get("name", ""))
                 out[name.lower()] = (name, resolved.get("required") is True, f"{base}/{index}")
+    out.pop((auth_header(c, old=old) or "").lower(), None)
     return out
 
 
@@ -170,3 +179,13 @@ def security(c: Comparison, *, old: bool) -> dict[str, str]:
             where = f" in {scheme.get('in')} `{scheme.get('name')}`" if kind == "apiKey" else ""
             out[str(name)] = f"{kind}{where}"
     return out
+
+
+# The static header that carries the PSP's cardCallbackAuthHeader value (its name is the document's to say).
+AUTH_HEADER_EXTENSION = "x-card-callback-auth-header"
+
+
+def auth_header(c: Comparison, *, old: bool) -> str | None:
+    raw = (c.old if old else c.new).operation.get(AUTH_HEADER_EXTENSION)
+    header = raw.get("header") if isinstance(raw, Mapping) else None
+    return str(header) if header else None
