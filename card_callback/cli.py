@@ -29,7 +29,7 @@ def main() -> None:
 def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
     # Imported here: openapi-spec-validator takes ~0.3 s to import, which every other command would pay.
-    from callback_core.lint import format_problem, lint
+    from callback_core.lint import format_problem, lint, role_notes
 
     path = path or bundled_spec_path()
     try:
@@ -40,6 +40,8 @@ def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     problems = lint(document)
     for problem in problems:
         click.echo(f"{path}: {format_problem(problem)}")
+    for note in role_notes(document):
+        click.echo(f"{path}: info: {format_problem(note)}")
     if problems:
         click.echo(f"{len(problems)} problem(s) in {path}", err=True)
         sys.exit(1)
