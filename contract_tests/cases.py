@@ -15,7 +15,7 @@ from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
-from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations
+from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations, refused
 
 # Unknown fields a PSP must ignore: FUTURE_FIELDS at the top level, FUTURE_NESTED inside every object the
 # document defines (nested and discriminated ones too). Vendor-prefixed, so that no revision defines them.
@@ -101,7 +101,10 @@ class Planner:
                              (fields.CRYPTOGRAM, self.new_cryptogram)):
             if self._same_str(out, original, role):
                 change(out)
-        return out if invalid_without_formats(self.contract, out) else mutated
+        # Only if it stays broken the same way (a break that only a format sees, such as above int64, too).
+        lenient_valid = not invalid_without_formats(self.contract, mutated)
+        still = refused(self.contract, out) if lenient_valid else invalid_without_formats(self.contract, out)
+        return out if still else mutated
 
     def _same_str(self, a: Any, b: Any, role: str) -> bool:
         value = self.contract.request_value(a, role)

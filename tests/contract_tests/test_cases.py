@@ -284,3 +284,18 @@ def test_a_trailing_newline_is_never_taken_for_valid(contract: Contract) -> None
     body = contract.request_examples()["tokenCallback"]
     broken = {m.label: m.body for m in mutations(contract, body)}["merchantSerialNumber: trailing newline"]
     assert broken["merchantSerialNumber"] == "123456\n"
+
+
+def test_a_break_only_int64_sees_is_a_fresh_should_level_attempt() -> None:
+    nested = Contract.from_file(Path(__file__).resolve().parents[1] / "documents" / "nested-revision.yaml")
+    counter = itertools.count()
+    planner = Planner(nested, Generated((), ()), lambda: f"id-{next(counter)}")
+    probes = [p for p in planner.invalid() if "above int64" in p.label]
+    assert [p.label for p in probes] == ["token with amount.value: above int64 (9223372036854775808)",
+                                         "pan with amount.value: above int64 (9223372036854775808)"]
+    examples = nested.request_examples()
+    for probe, example in zip(probes, examples.values(), strict=True):
+        body = json.loads(probe.body)
+        assert probe.role is Role.INVALID_SHOULD  # JSON Schema lets a validator skip formats
+        assert body["authorizationAttemptId"] != example["authorizationAttemptId"]
+        assert body["amount"]["value"] == 2**63
