@@ -81,3 +81,11 @@ def test_request_and_response_enum_values_are_judged_the_other_way_round() -> No
     assert [c.rule.id for c in diff(new, old).changes] == ["CD015"]
     old, new, _ = fixture_pair("CD031")
     assert [c.rule.id for c in diff(new, old).changes] == ["CD032"]
+
+
+def test_the_review_guide_lists_every_rule_with_the_oasdiff_ids_it_matches() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "spec-review.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        row = next((line for line in guide.splitlines() if line.startswith(f"| {rule.id} | {rule.title} |")), None)
+        assert row is not None, rule.id
+        assert all(f"`{oasdiff_id}`" in row for oasdiff_id in rule.oasdiff), rule.id
