@@ -119,7 +119,13 @@ class _Walker:
         required: list[str] = list(out.get("required", []))
         for index, part in enumerate(node["allOf"]):
             resolved, _ = self.merged(part, f"{location}/allOf/{index}")
-            properties.update(resolved.get("properties", {}))
+            for name, prop in resolved.get("properties", {}).items():
+                # Both schemas apply to a property defined twice; the node's own keywords win a conflict.
+                mine = properties.get(name)
+                if mine is None:
+                    properties[name] = prop
+                else:
+                    properties[name] = {**self.merged(prop, location)[0], **self.merged(mine, location)[0]}
             required += [name for name in resolved.get("required", []) if name not in required]
             for key, value in resolved.items():
                 if key not in ("properties", "required"):
@@ -130,13 +136,17 @@ class _Walker:
             out["required"] = required
         return out, location
 
-    def expand(self, node: Any, location: str, pointer: str, depth: int) -> list[Combo]:
+    def expand(self, node: Any, location: str, pointer: str, depth: int, seen: frozenset[str] = frozenset()) -> (
+        list[Combo]
+    ):
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        if depth > MAX_DEPTH or ref in seen:
+            return [(frozenset(), {})]  # a recursive schema: its fields were listed on the way in
+        seen = seen | {ref} if isinstance(ref, str) else seen
         node, location = self.merged(node, location)
-        if depth > MAX_DEPTH:
-            return [(frozenset(), {})]
         branches = node.get("oneOf") or node.get("anyOf")
         if isinstance(branches, list):
-            return self._branches(node, branches, location, pointer, depth)
+            return self._branches(node, branches, location, pointer, depth, seen)
         properties = node.get("properties")
         if not isinstance(properties, Mapping):
             return [(frozenset(), {})]
@@ -150,7 +160,7 @@ class _Walker:
             site = f"{location}/properties/{escape(name)}"
             resolved, _ = self.merged(prop, site)
             field = Field(child, resolved, name in required, site, closed)
-            nested = self.expand(prop, site, child, depth + 1)
+            nested = self.expand(prop, site, child, depth + 1, seen)
             combos = [
                 (values | more, {**fields, child: field, **extra})
                 for (values, fields), (more, extra) in itertools.product(combos, nested)
@@ -158,7 +168,13 @@ class _Walker:
         return combos
 
     def _branches(
-        self, node: Mapping[str, Any], branches: list[Any], location: str, pointer: str, depth: int
+        self,
+        node: Mapping[str, Any],
+        branches: list[Any],
+        location: str,
+        pointer: str,
+        depth: int,
+        seen: frozenset[str],
     ) -> list[Combo]:
         keyword = "oneOf" if "oneOf" in node else "anyOf"
         discriminator = node.get("discriminator") or {}
@@ -170,7 +186,7 @@ class _Walker:
             site = f"{location}/{keyword}/{index}"
             values = frozenset(_branch_values(self, branch, site, name, mapping))
             all_values |= values
-            for more, fields in self.expand(branch, site, pointer, depth + 1):
+            for more, fields in self.expand(branch, site, pointer, depth + 1, seen):
                 out.append((values | more, fields))
         if isinstance(name, str):
             self.discriminators[pointer] = Discriminator(pointer, name, frozenset(all_values), location)

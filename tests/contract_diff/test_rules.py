@@ -89,3 +89,8 @@ def test_the_review_guide_lists_every_rule_with_the_oasdiff_ids_it_matches() -> 
         row = next((line for line in guide.splitlines() if line.startswith(f"| {rule.id} | {rule.title} |")), None)
         assert row is not None, rule.id
         assert all(f"`{oasdiff_id}`" in row for oasdiff_id in rule.oasdiff), rule.id
+
+
+def test_a_recursive_body_and_an_allof_part() -> None:
+    old, new, expected = fixture_pair("recursive")
+    assert {(c.rule.id, c.field or c.pointer) for c in diff(old, new).changes} == expected
