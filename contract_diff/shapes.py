@@ -65,6 +65,7 @@ class Shape:
     variants: tuple[Variant, ...]
     discriminators: tuple[Discriminator, ...]
     objects: frozenset[str]  # pointers of the body's objects whose unknown properties are refused
+    location: str = "#"  # where the body's schema is declared
 
     def pointers(self) -> set[str]:
         return {pointer for variant in self.variants for pointer in variant.fields}
@@ -213,6 +214,7 @@ def shape_of(document: Mapping[str, Any], schema: Any, location: str) -> Shape:
         variants=tuple(Variant(values, fields) for values, fields in expanded),
         discriminators=tuple(walker.discriminators.values()),
         objects=frozenset(walker.closed),
+        location=walker.resolve(schema, location)[1],
     )
 
 

@@ -83,6 +83,10 @@ def facet_findings(rule: Rule, side: Side, direction: Direction) -> Iterator[Fin
         for change in facet_changes(old.schema, new.schema):
             if change.direction is direction:
                 yield of_field(rule, pair, new, change=change.describe())
+    # The body itself is no field; whether it admits unknown properties is judged here too.
+    was, now = "" in side.old.objects, "" in side.new.objects
+    if was != now and (Direction.TIGHTENED if now else Direction.LOOSENED) is direction:
+        yield finding(rule, side.new.location, name=dotted(""), change=f"additionalProperties {not was} -> {not now}")
 
 
 def enum_findings(rule: Rule, side: Side, *, added: bool) -> Iterator[Finding]:
