@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,14 +217,3 @@ def shape_of(document: Mapping[str, Any], schema: Any, location: str) -> Shape:
         location=walker.resolve(schema, location)[1],
     )
 
-
-def walk(node: Any) -> Iterator[Any]:
-    """Every mapping and list under `node`, depth first."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        yield item
-        if isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
