@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from callback_core.spec import bundled_spec_path
+from callback_core.spec import bundled_document, bundled_spec_path
 from card_callback.cli import main
 
 FLAT = str(bundled_spec_path())
@@ -80,3 +80,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "not-a-contract.yaml").write_text("openapi: 3.0.3\npaths: {}\n", encoding="utf-8")
     code, _, err = run(str(tmp_path / "not-a-contract.yaml"), FLAT)
     assert code == 2 and err.startswith("error: ") and err.strip().count("\n") == 0
+
+
+V2 = str(bundled_document("card-callback-v2.yaml"))
+
+
+def test_the_shipped_revision_names_each_move_the_rename_amount_and_the_auth_header() -> None:
+    code, out, _ = run(FLAT, V2)
+    assert code == 1
+    for name in ("maskedCardNumber", "cardType", "cardIssuedInCountryCode", "networkToken", "encryptedPan"):
+        assert f"`{name}` moved to `cardInfo.{name}`" in out
+    assert "discriminator `paymentInstrument` renamed and moved to `cardInfo.cardDataType`" in out
+    assert "required property `amount` added to the callback" in out
+    assert "callbacks now carry the PSP's auth header value in `" in out

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from callback_core.schemas import validator_for
-from callback_core.spec import Contract
+from callback_core.spec import Contract, bundled_document
 from contract_tests.mutations import Leniency, _number_breaks, known_properties, mutations
 
 NESTED = Path(__file__).resolve().parents[1] / "documents" / "nested-revision.yaml"
@@ -92,3 +92,10 @@ def test_the_flat_document_keeps_its_instrument_rule_and_nested_token(contract: 
     assert "paymentInstrument TOKEN without networkToken" in pan
     assert {"networkToken.number: missing", "networkToken.eci: wrong type (int)"} <= token
     assert not any("fractional" in label for label in token | pan)  # it has no numbers
+
+
+def test_every_field_of_the_shipped_revision_is_broken() -> None:
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    for body in v2.request_examples().values():
+        labels = {m.label.split(":")[0] for m in mutations(v2, body)}
+        assert set(_leaves(body)) <= labels
