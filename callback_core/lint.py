@@ -11,6 +11,7 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from callback_core.auth_header import auth_header_name
 from callback_core.errors import SpecError
+from callback_core.fields import ROLES_EXTENSION
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract, resolve_pointer
 
@@ -162,6 +163,35 @@ def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
         auth_header_name(contract)
     except SpecError as exc:
         yield Problem(exc.pointer, exc.reason)
+    yield from _declared_roles(contract, op)
+
+
+def _declared_roles(contract: Contract, op: str) -> Iterator[Problem]:
+    """A declared role must point at a property of its body's schema, or every tool acting on it misses."""
+    declared = contract.operation.get(ROLES_EXTENSION) or {}
+    for side, properties in (("request", contract.request_properties), ("response", contract.response_properties)):
+        known = {prop.pointer for prop in properties}
+        for name, pointer in (declared.get(side) or {}).items():
+            if pointer not in known:
+                yield Problem(
+                    _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION, side, name)),
+                    f"role {name!r} points at {pointer!r}, which names no property of the {side} schema",
+                )
+
+
+def role_notes(document: Mapping[str, Any]) -> list[Problem]:
+    """Not problems: the roles a document leaves undeclared and where their well-known names were found."""
+    try:
+        contract = Contract.from_dict(document)
+    except SpecError:
+        return []  # lint() reports why
+    where = _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION))
+    return [
+        Problem(f"{where}/{side}", f"role {role.name!r} is not declared; inferred from its name at {role.pointer}")
+        for side, roles in (("request", contract.request_roles), ("response", contract.response_roles))
+        for role in roles.values()
+        if role.inferred
+    ]
 
 
 PAYLOAD_PREFIXES = ("request-", "response-")

@@ -29,7 +29,7 @@ def main() -> None:
 def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
     # Imported here: openapi-spec-validator takes ~0.3 s to import, which every other command would pay.
-    from callback_core.lint import format_problem, lint
+    from callback_core.lint import format_problem, lint, role_notes
 
     path = path or bundled_spec_path()
     try:
@@ -40,6 +40,8 @@ def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
     problems = lint(document)
     for problem in problems:
         click.echo(f"{path}: {format_problem(problem)}")
+    for note in role_notes(document):
+        click.echo(f"{path}: info: {format_problem(note)}")
     if problems:
         click.echo(f"{len(problems)} problem(s) in {path}", err=True)
         sys.exit(1)
@@ -69,9 +71,9 @@ def _lint_payloads(contract: Contract, directory: Path) -> None:
 
 def _register_commands() -> None:
     # Each command lives in its own module, so the server, the suite and the simulator change independently.
-    from card_callback import load, send, serve, test
+    from card_callback import diff, load, send, serve, test
 
-    for module in (serve, test, send, load):
+    for module in (serve, test, send, load, diff):
         for command in module.COMMANDS:
             main.add_command(command)
 

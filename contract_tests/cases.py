@@ -15,15 +15,19 @@ from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
 from contract_tests.models import Probe, Role, Tamper
-from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations
+from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations, refused
 
-# Fields the public changelog announces for a later revision; a PSP must ignore them until then.
+# Unknown fields a PSP must ignore: FUTURE_FIELDS at the top level, FUTURE_NESTED inside every object the
+# document defines (nested and discriminated ones too). Vendor-prefixed, so that no revision defines them.
 FUTURE_FIELDS: dict[str, Any] = {
-    "amount": {"value": 49900, "currency": "NOK"},
-    "cardDataType": "TOKEN",
     "x-card-callback-unknown": {"nested": [1, {"deep": True}], "note": "ignore me"},
+    "x-card-callback-count": 49900,
 }
-FUTURE_NESTED = {"tokenRequestorId": "40010030273", "x-card-callback-unknown": True}
+FUTURE_NESTED: dict[str, Any] = {"x-card-callback-unknown": True, "x-card-callback-id": "40010030273"}
+# A revision that moves fields sends them in both places during its transition: the values of these roles,
+# copied into an unknown object, stand for the new place.
+FUTURE_COPY = "x-card-callback-card"
+FUTURE_COPIED_ROLES = (fields.MASKED_CARD_NUMBER, fields.CARD_TYPE, fields.CARD_COUNTRY, fields.CARD_DATA_TYPE)
 EXTENDED_GENERATED = 3  # generated callbacks that also get a forward-compatibility comparison
 REPEATS = 2  # callbacks sent twice, identically
 # Callbacks sent several times at the same moment: Vipps MobilePay's own retry of a callback whose connection
@@ -97,7 +101,10 @@ class Planner:
                              (fields.CRYPTOGRAM, self.new_cryptogram)):
             if self._same_str(out, original, role):
                 change(out)
-        return out if invalid_without_formats(self.contract, out) else mutated
+        # Only if it stays broken the same way (a break that only a format sees, such as above int64, too).
+        lenient_valid = not invalid_without_formats(self.contract, mutated)
+        still = refused(self.contract, out) if lenient_valid else invalid_without_formats(self.contract, out)
+        return out if still else mutated
 
     def _same_str(self, a: Any, b: Any, role: str) -> bool:
         value = self.contract.request_value(a, role)
@@ -227,21 +234,26 @@ class Planner:
                         group=group)
 
     def _extend(self, body: Mapping[str, Any], generated: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`generated` (or `body`) with unknown fields in every object whose schema admits them; None if none does."""
         known = known_properties(self.contract, body)
-        out = copy.deepcopy(dict(generated or body))
-        for key, value in FUTURE_FIELDS.items():
-            if key not in known.get("", frozenset()):
-                out.setdefault(key, copy.deepcopy(value))
-        if "cardInfo" not in known.get("", frozenset()):
-            card_keys = ("maskedCardNumber", "cardType", "cardIssuedInCountryCode")
-            out.setdefault("cardInfo", {k: body[k] for k in card_keys if k in body})
-        for path, names in known.items():
-            node = out.get(path) if path else None
-            if path and isinstance(node, dict):
-                for key, value in FUTURE_NESTED.items():
-                    if key not in names:
-                        node.setdefault(key, value)
-        return out if self.contract.is_valid_request(out) else None
+        start = copy.deepcopy(dict(generated or body))
+        copied = {role: value for role in FUTURE_COPIED_ROLES
+                  if (value := self.contract.request_value(body, role)) is not fields.MISSING}
+        additions = [("", {**FUTURE_FIELDS, **({FUTURE_COPY: copied} if copied else {})})]
+        additions += [(path, FUTURE_NESTED) for path in known if path]
+        out = start
+        for path, extra in additions:
+            trial = copy.deepcopy(out)
+            node = _at(trial, path)
+            if not isinstance(node, dict):
+                continue
+            for key, value in extra.items():
+                if key not in known.get(path, frozenset()):
+                    node.setdefault(key, copy.deepcopy(value))
+            # An object that refuses unknown properties keeps none; the others still get theirs.
+            if self.contract.is_valid_request(trial):
+                out = trial
+        return out if out != start else None
 
     def repeated(self) -> Iterator[Probe]:
         bodies = list(self.examples.values()) or [self._base()]
@@ -288,6 +300,14 @@ class Planner:
     def stale(self) -> Iterator[Probe]:
         yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
                     tamper=Tamper.STALE_DATE)
+
+
+def _at(body: Any, path: str) -> Any:
+    """The object at a dotted path of known_properties ('' the body, 'a.b' an object inside 'a')."""
+    node = body
+    for part in path.split(".") if path else ():
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
 
 
 def _only_known(body: Mapping[str, Any], known: Mapping[str, frozenset[str]], path: str) -> dict[str, Any]:

@@ -24,7 +24,8 @@ CC004 = Check("CC004", "invalid callbacks are refused",
               "an object) gets a 4xx and is never answered RESERVE or CAPTURE. A valid body under a wrong or "
               "missing Content-Type should be refused too (a warning unless --strict).")
 CC005 = Check("CC005", "unknown fields are ignored",
-              "A valid callback with unknown fields (including the announced amount and cardInfo) is accepted "
+              "A valid callback with unknown fields (in every object, and the card fields again in a new place, as "
+              "a revision that moves them sends them) is accepted "
               "when the same callback without them is accepted just before and after: never refused, never a "
               "broken answer. A status that differs (different attempts) is only a warning.")
 CC006 = Check("CC006", "HMAC signatures are verified",

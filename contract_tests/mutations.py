@@ -27,6 +27,14 @@ _WRONG_TYPE: dict[str, Any] = {
 class Mutation:
     label: str
     body: dict[str, Any]
+    # Breaks only a `format` (above int64): refused by the document, yet a validator may skip formats.
+    format_only: bool = False
+
+
+def refused(contract: Contract, body: Any) -> bool:
+    """The document refuses `body`, numeric formats (int64) included, as the Python validator judges."""
+    validator = validator_for(contract.document, contract.request_schema)
+    return next(iter(validator.iter_errors(body)), None) is not None
 
 
 def invalid_without_formats(contract: Contract, body: Any) -> bool:
@@ -88,13 +96,16 @@ def variant_for(contract: Contract, body: Mapping[str, Any]) -> Mapping[str, Any
 
 
 def known_properties(contract: Contract, body: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Property names the document defines, per object path ('' the body, 'networkToken' the token)."""
+    """Property names the document defines, per object path ('' the body, 'networkToken' the token).
+
+    Nested objects count, and so does the `oneOf` branch under a property that `body` matches.
+    """
     schema = variant_for(contract, body)
     out: dict[str, frozenset[str]] = {}
     if schema is None:
         return out
-    for path, node, _ in _objects(contract, schema, ""):
-        out[path] = frozenset(node.get("properties", {}))
+    for node in _objects(contract, schema, body, ()):
+        out[_label(node.path)] = frozenset(node.schema.get("properties", {}))
     return out
 
 
@@ -103,11 +114,11 @@ def patterned_values(contract: Contract, body: Mapping[str, Any]) -> Iterator[tu
     schema = variant_for(contract, body)
     if schema is None:
         return
-    for path, node, _ in _objects(contract, schema, ""):
-        parent = _get(body, path)
+    for node in _objects(contract, schema, body, ()):
+        parent = _get(body, node.path)
         if not isinstance(parent, Mapping):
             continue
-        for name, prop in node.get("properties", {}).items():
+        for name, prop in node.schema.get("properties", {}).items():
             pattern = contract.resolve(prop).get("pattern")
             if isinstance(pattern, str) and isinstance(parent.get(name), str):
                 yield parent[name], pattern
@@ -119,7 +130,11 @@ def mutations(contract: Contract, body: Mapping[str, Any]) -> Iterator[Mutation]
     if schema is None:
         return
     for mutation in _candidates(contract, schema, body):
-        if not contract.is_valid_request(mutation.body) and invalid_without_formats(contract, mutation.body):
+        if mutation.format_only:
+            # The compiled check ignores numeric formats (int64); the Python validator is the document's word.
+            if refused(contract, mutation.body):
+                yield mutation
+        elif not contract.is_valid_request(mutation.body) and invalid_without_formats(contract, mutation.body):
             yield mutation
 
 
@@ -128,35 +143,78 @@ def _validates(contract: Contract, schema: Mapping[str, Any], body: Any) -> bool
     return next(iter(validator.iter_errors(body)), None) is None
 
 
-def _objects(
-    contract: Contract, schema: Mapping[str, Any], path: str
-) -> Iterator[tuple[str, Mapping[str, Any], tuple[str, ...]]]:
-    yield path, schema, tuple(schema.get("required", ()))
+@dataclass(frozen=True, slots=True)
+class _Object:
+    """An object of the body with the schema that describes it (the `oneOf` branch its value matches)."""
+
+    path: tuple[str, ...]
+    schema: Mapping[str, Any]
+    # The branches of the discriminated `oneOf` the schema was chosen from, and the discriminating property.
+    alternatives: tuple[Mapping[str, Any], ...] = ()
+    discriminator: str | None = None
+
+
+def _objects(contract: Contract, schema: Mapping[str, Any], body: Any, path: tuple[str, ...]) -> Iterator[_Object]:
+    """The object at `path` and every object under it, `oneOf` branches under properties included."""
+    if path:
+        yield _Object(path, schema)
+    else:
+        root = contract.resolve(contract.request_schema)
+        branches = tuple(contract.resolve(v) for v in root.get("oneOf") or ())
+        yield _Object(path, schema, branches, (root.get("discriminator") or {}).get("propertyName"))
+    value = _get(body, path)
     for name, prop in schema.get("properties", {}).items():
         resolved = contract.resolve(prop)
-        if resolved.get("type") == "object" and "properties" in resolved:
-            yield from _objects(contract, resolved, f"{path}.{name}" if path else name)
+        branches = tuple(contract.resolve(v) for v in resolved.get("oneOf") or resolved.get("anyOf") or ())
+        if branches:
+            # A discriminated sub-object: its fields exist only in the branch the body's value matches.
+            child = value.get(name) if isinstance(value, Mapping) else None
+            chosen = next((b for b in branches if _validates(contract, b, child)), None)
+            if chosen is None or "properties" not in chosen:
+                continue
+            discriminator = (resolved.get("discriminator") or {}).get("propertyName")
+            yield _Object((*path, name), chosen, branches if "oneOf" in resolved else (), discriminator)
+            yield from (node for node in _objects(contract, chosen, body, (*path, name)) if node.path != (*path, name))
+        elif resolved.get("type") == "object" and "properties" in resolved:
+            yield from _objects(contract, resolved, body, (*path, name))
+
+
+def _label(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def _type_of(contract: Contract, schema: Mapping[str, Any]) -> str | None:
+    """The JSON type a schema requires; for a `oneOf` the type all its branches share."""
+    if "type" in schema:
+        return str(schema["type"])
+    kinds = {contract.resolve(v).get("type") for v in schema.get("oneOf") or schema.get("anyOf") or ()}
+    return str(kinds.pop()) if len(kinds) == 1 and None not in kinds else None
 
 
 def _candidates(contract: Contract, schema: Mapping[str, Any], body: Mapping[str, Any]) -> Iterator[Mutation]:
-    for path, node, required in _objects(contract, schema, ""):
+    objects = list(_objects(contract, schema, body, ()))
+    for node in objects:
+        path, required = node.path, tuple(node.schema.get("required", ()))
         parent = _get(body, path)
         if not isinstance(parent, Mapping):
             continue
-        for name, prop in node.get("properties", {}).items():
-            where = f"{path}.{name}" if path else name
+        for name, prop in node.schema.get("properties", {}).items():
+            where = _label((*path, name))
             resolved = contract.resolve(prop)
             if name in required:
                 yield Mutation(f"{where}: missing", _with(body, path, name, _DELETE))
                 yield Mutation(f"{where}: null", _with(body, path, name, None))
-            wrong = _WRONG_TYPE.get(str(resolved.get("type")))
+            wrong = _WRONG_TYPE.get(str(_type_of(contract, resolved)))
             if wrong is not None:
                 yield Mutation(f"{where}: wrong type ({type(wrong).__name__})", _with(body, path, name, wrong))
             for label, value in _value_breaks(resolved):
                 yield Mutation(f"{where}: {label}", _with(body, path, name, value))
             for label, value in _regex_traps(resolved, parent.get(name)):
                 yield Mutation(f"{where}: {label}", _with(body, path, name, value))
-    yield from _switched_instrument(contract, schema, body)
+            for label, value, format_only in _number_breaks(resolved):
+                yield Mutation(f"{where}: {label}", _with(body, path, name, value), format_only)
+    for node in objects:
+        yield from _switched_variant(contract, node, body)
 
 
 def _value_breaks(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -190,48 +248,83 @@ def _regex_traps(schema: Mapping[str, Any], value: Any) -> Iterator[tuple[str, s
         yield "Arabic-Indic digits", value.translate({ord("0") + d: 0x0660 + d for d in range(10)})
 
 
-def _switched_instrument(
-    contract: Contract, schema: Mapping[str, Any], body: Mapping[str, Any]
-) -> Iterator[Mutation]:
-    """The conditional rule: claim the other instrument without the card data it requires."""
-    root = contract.resolve(contract.request_schema)
-    discriminator = root.get("discriminator", {}).get("propertyName")
-    if not discriminator or discriminator not in body:
+def _number_breaks(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any, bool]]:
+    """(label, value, breaks only a format): outside the bounds, too big for the format, fractional."""
+    kind = schema.get("type")
+    if kind not in ("integer", "number"):
         return
-    for variant in root.get("oneOf") or []:
-        other = contract.resolve(variant)
+    minimum, maximum = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
+    # OpenAPI 3.0 writes exclusive bounds as booleans beside minimum/maximum; JSON Schema 2019+ as numbers.
+    exclusive_min, exclusive_max = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if minimum is not None:
+        yield f"below minimum {minimum}", minimum if exclusive_min is True else minimum - 1, False
+    elif _bound(exclusive_min) is not None:
+        yield f"not above exclusiveMinimum {exclusive_min}", exclusive_min, False
+    if maximum is not None:
+        yield f"above maximum {maximum}", maximum if exclusive_max is True else maximum + 1, False
+    elif _bound(exclusive_max) is not None:
+        yield f"not below exclusiveMaximum {exclusive_max}", exclusive_max, False
+    if kind != "integer":
+        return
+    limit = _INTEGER_FORMATS.get(str(schema.get("format")))
+    if limit is not None and (maximum is None or maximum >= limit):
+        yield f"above {schema['format']} ({limit + 1})", limit + 1, True
+    # Halfway between two integers, and inside the bounds when there are any.
+    yield "fractional", (minimum if minimum is not None else 0) + 0.5, False
+
+
+_INTEGER_FORMATS = {"int32": 2**31 - 1, "int64": 2**63 - 1}
+
+
+def _bound(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _switched_variant(contract: Contract, node: _Object, body: Mapping[str, Any]) -> Iterator[Mutation]:
+    """The conditional rule: claim another variant of a discriminated object without the data it requires."""
+    discriminator, schema, path = node.discriminator, node.schema, node.path
+    current = _get(body, path)
+    if not discriminator or not isinstance(current, Mapping) or discriminator not in current:
+        return
+    prefix = _label(path) + "." if path else ""
+    for other in node.alternatives:
         if other is schema:
             continue
         values = contract.resolve(other.get("properties", {}).get(discriminator, {})).get("enum", [])
         for value in values:
             for name in other.get("required", ()):
-                if name in body or name == discriminator:
+                if name in current or name == discriminator:
                     continue
-                # The body lacks a field the other instrument requires; claim that instrument anyway.
-                switched = {**copy.deepcopy(dict(body)), discriminator: value}
-                yield Mutation(f"{discriminator} {value} without {name}", switched)
+                # The object lacks a field the other variant requires; claim that variant anyway.
+                yield Mutation(f"{prefix}{discriminator} {value} without {name}",
+                               _with(body, path, discriminator, value))
             for name in other.get("required", ()):
-                if name in body and name != discriminator and name not in schema.get("required", ()):
-                    switched = {**copy.deepcopy(dict(body)), discriminator: value}
-                    del switched[name]
-                    yield Mutation(f"{discriminator} {value} without {name}", switched)
+                if name in current and name != discriminator and name not in schema.get("required", ()):
+                    switched = _with(body, path, discriminator, value)
+                    _at(switched, path).pop(name)
+                    yield Mutation(f"{prefix}{discriminator} {value} without {name}", switched)
 
 
 _DELETE = object()
 
 
-def _get(body: Mapping[str, Any], path: str) -> Any:
+def _get(body: Any, path: tuple[str, ...]) -> Any:
     node: Any = body
-    for part in path.split(".") if path else ():
+    for part in path:
         node = node.get(part) if isinstance(node, Mapping) else None
     return node
 
 
-def _with(body: Mapping[str, Any], path: str, name: str, value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(dict(body))
-    node: Any = out
-    for part in path.split(".") if path else ():
+def _at(body: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = body
+    for part in path:
         node = node[part]
+    return node
+
+
+def _with(body: Mapping[str, Any], path: tuple[str, ...], name: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(dict(body))
+    node = _at(out, path)
     if value is _DELETE:
         node.pop(name, None)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callback_core.lint import format_problem, lint
+from callback_core.lint import Problem, format_problem, lint, role_notes
 
 OP = "#/paths/~1psp-makepayment/post"
 
@@ -88,3 +88,27 @@ def test_missing_hmac_header_slot(document: dict[str, Any]) -> None:
     assert _lines(document) == [
         f"{OP}/parameters: the HMAC header slot 'X-Ms-Date' is not a declared header parameter"
     ]
+
+
+def test_declared_role_that_names_no_property(document: dict[str, Any]) -> None:
+    roles = document["paths"]["/psp-makepayment"]["post"]["x-field-roles"]
+    roles["request"]["maskedCardNumber"] = "/cardInfo/maskedCardNumber"  # the revision's place, not this one's
+    roles["response"]["errorCode"] = "/error/code"
+    found = {(p.pointer, p.message) for p in lint(document)}
+    assert found == {
+        ("#/paths/~1psp-makepayment/post/x-field-roles/request/maskedCardNumber",
+         "role 'maskedCardNumber' points at '/cardInfo/maskedCardNumber', which names no property of the request "
+         "schema"),
+        ("#/paths/~1psp-makepayment/post/x-field-roles/response/errorCode",
+         "role 'errorCode' points at '/error/code', which names no property of the response schema"),
+    }
+
+
+def test_undeclared_roles_are_inferred_and_said_as_notes_not_problems(document: dict[str, Any]) -> None:
+    assert role_notes(document) == []  # the bundled document declares every role it has
+    del document["paths"]["/psp-makepayment"]["post"]["x-field-roles"]["request"]["cardDataType"]
+    assert lint(document) == []
+    assert role_notes(document) == [Problem(
+        "#/paths/~1psp-makepayment/post/x-field-roles/request",
+        "role 'cardDataType' is not declared; inferred from its name at /paymentInstrument",
+    )]

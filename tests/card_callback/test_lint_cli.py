@@ -54,3 +54,12 @@ def test_unreadable_input_is_one_clear_line(tmp_path: Path) -> None:
     assert "is not valid YAML" in result.output
     result = CliRunner().invoke(main, ["lint", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_a_draft_without_roles_passes_and_says_where_each_role_was_found() -> None:
+    draft = Path(__file__).resolve().parents[1] / "documents" / "nested-revision.yaml"
+    result = CliRunner().invoke(main, ["lint", str(draft)])
+    assert result.exit_code == 0, result.output
+    assert (f"{draft}: info: #/paths/~1psp-makepayment/post/x-field-roles/request: role 'maskedCardNumber' is not "
+            "declared; inferred from its name at /cardInfo/maskedCardNumber") in result.output
+    assert result.output.rstrip().endswith(f"{draft}: OK")

@@ -15,8 +15,8 @@ from callback_core.auth_header import AuthHeader
 from callback_core.errors import SignatureError
 from callback_core.spec import Contract
 from contract_tests.auth import prepare, redacted, target_parts
-from contract_tests.cases import FUTURE_FIELDS, Planner
-from contract_tests.generation import generate
+from contract_tests.cases import FUTURE_COPY, FUTURE_FIELDS, FUTURE_NESTED, Planner
+from contract_tests.generation import Generated, generate
 from contract_tests.models import Probe, Role, Tamper
 from contract_tests.mutations import Leniency, mutations
 
@@ -142,12 +142,32 @@ def test_generated_valid_callbacks_lose_unknown_properties(contract: Contract) -
                                     "networkToken", "encryptedPan", "softDeclineCompletedRedirectUrl"}, probe.label
 
 
-def test_extended_callbacks_carry_the_announced_fields(contract: Contract) -> None:
+def test_extended_callbacks_carry_unknown_fields_at_every_level(contract: Contract) -> None:
     extended = [json.loads(p.body) for p in plan(contract) if p.role is Role.EXTENDED]
     assert extended
     for body in extended:
         assert set(FUTURE_FIELDS) <= set(body)
-        assert body["cardInfo"]["maskedCardNumber"] == body["maskedCardNumber"]
+        # The card's fields also come in an unknown place, as a revision that moves them would send them.
+        assert body[FUTURE_COPY]["maskedCardNumber"] == body["maskedCardNumber"]
+        assert body[FUTURE_COPY]["cardDataType"] == body["paymentInstrument"]
+        if isinstance(body.get("networkToken"), dict):
+            assert set(FUTURE_NESTED) <= set(body["networkToken"])
+    assert any(isinstance(body.get("networkToken"), dict) for body in extended)
+
+
+def test_unknown_fields_reach_nested_and_discriminated_objects() -> None:
+    nested = Contract.from_file(Path(__file__).resolve().parents[1] / "documents" / "nested-revision.yaml")
+    counter = itertools.count()
+    planner = Planner(nested, Generated((), ()), lambda: f"id-{next(counter)}")
+    extended = {p.label: json.loads(p.body) for p in planner.extended() if p.role is Role.EXTENDED}
+    token = extended["document example token with unknown fields"]
+    pan = extended["document example pan with unknown fields"]
+    for body in (token, pan):
+        assert nested.request_errors(body) == []
+        assert set(FUTURE_FIELDS) <= set(body)
+        assert set(FUTURE_NESTED) <= set(body["cardInfo"]) and set(FUTURE_NESTED) <= set(body["amount"])
+        assert body[FUTURE_COPY]["maskedCardNumber"] == body["cardInfo"]["maskedCardNumber"]
+    assert set(FUTURE_NESTED) <= set(token["cardInfo"]["networkToken"])
 
 
 def test_each_required_field_pattern_and_instrument_rule_is_broken(contract: Contract) -> None:
@@ -264,3 +284,18 @@ def test_a_trailing_newline_is_never_taken_for_valid(contract: Contract) -> None
     body = contract.request_examples()["tokenCallback"]
     broken = {m.label: m.body for m in mutations(contract, body)}["merchantSerialNumber: trailing newline"]
     assert broken["merchantSerialNumber"] == "123456\n"
+
+
+def test_a_break_only_int64_sees_is_a_fresh_should_level_attempt() -> None:
+    nested = Contract.from_file(Path(__file__).resolve().parents[1] / "documents" / "nested-revision.yaml")
+    counter = itertools.count()
+    planner = Planner(nested, Generated((), ()), lambda: f"id-{next(counter)}")
+    probes = [p for p in planner.invalid() if "above int64" in p.label]
+    assert [p.label for p in probes] == ["token with amount.value: above int64 (9223372036854775808)",
+                                         "pan with amount.value: above int64 (9223372036854775808)"]
+    examples = nested.request_examples()
+    for probe, example in zip(probes, examples.values(), strict=True):
+        body = json.loads(probe.body)
+        assert probe.role is Role.INVALID_SHOULD  # JSON Schema lets a validator skip formats
+        assert body["authorizationAttemptId"] != example["authorizationAttemptId"]
+        assert body["amount"]["value"] == 2**63

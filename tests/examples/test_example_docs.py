@@ -25,7 +25,7 @@ def _command_lines(text: str) -> list[str]:
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
             line = line.strip().removeprefix("$ ").removeprefix("- ")
-            match = re.search(r"(?:^|\s|/)card-callback (lint|serve|test|send|sign)\b(.*)", line)
+            match = re.search(r"(?:^|\s|/)card-callback (lint|serve|test|send|sign|diff)\b(.*)", line)
             if match and not line.startswith("#"):
                 lines.append(f"{match.group(1)}{match.group(2)}".split("  #")[0].strip())
     return lines
@@ -46,4 +46,4 @@ def test_documented_commands_exist_with_their_options(guide: Path) -> None:
 
 def test_the_guides_show_every_command() -> None:
     shown = {line.split()[0] for guide in GUIDES for line in _command_lines(guide.read_text())}
-    assert shown == {"lint", "serve", "test", "send", "sign"}
+    assert shown == {"lint", "serve", "test", "send", "sign", "diff"}

@@ -1,0 +1,1 @@
+"""Compare two revisions of the contract document and say what each change breaks, for whom."""

@@ -1,0 +1,29 @@
+"""CD053: A FAIL error code left the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from callback_core.spec import ERROR_CODES_EXTENSION
+from contract_diff.compare import Comparison
+from contract_diff.model import Breaks, Finding, Level, Rule
+from contract_diff.rules.common import finding
+
+RULE = Rule(
+    id="CD053",
+    title="error code removed",
+    level=Level.ERROR,
+    breaks=Breaks.VIPPS,
+    template="error code `{code}` removed from the catalogue",
+    action=(
+        "PSPs built to the old document still answer it and Vipps no longer knows what it means: map it to a "
+        "code of the revision."
+    ),
+)
+
+
+def check(c: Comparison) -> Iterator[Finding]:
+    new = {e.code for e in c.new.error_codes}
+    for entry in c.old.error_codes:
+        if entry.code not in new:
+            yield finding(RULE, c.location(ERROR_CODES_EXTENSION, old=True), code=entry.code)
