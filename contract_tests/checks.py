@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from callback_core import fields
 from callback_core.spec import Contract
@@ -100,7 +101,7 @@ def answer_problems(answer: Answer, contract: Contract, strict: bool = False) ->
     errors = contract.response_errors(data)
     if not errors:
         return None
-    status = data.get("status") if isinstance(data, dict) else None
+    status = answer_status(answer, contract)
     if isinstance(data, dict):
         # `"networkTransactionReference": null` breaks the letter of the schema (no `nullable`), but many
         # serializers write absent optional fields that way and no reader is misled: a warning, not a defect.
@@ -163,7 +164,7 @@ def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
         judged += 1
         if 400 <= ex.answer.status < 500:
             continue
-        status = ex.answer.status_field() if ex.answer.status == 200 else None
+        status = answer_status(ex.answer, ctx.contract) if ex.answer.status == 200 else None
         should = ex.probe.role is Role.INVALID_SHOULD
         what = _role_phrase(ex) if should else "invalid callback"
         if status in SUCCESS:
@@ -196,7 +197,8 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
             if answer.status == 429:
                 continue  # a rate limiter's refusal says nothing about the fields
             if answer.status != 200:
-                findings.append(Finding(f"callback with unknown fields answered {_answer_phrase(answer)}; without "
+                phrase = _answer_phrase(answer, ctx.contract)
+                findings.append(Finding(f"callback with unknown fields answered {phrase}; without "
                                         "them it got 200 just before and after", _snippet(answer.body),
                                         (ex, answered[0])))
                 break
@@ -206,9 +208,9 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
                                         "answer", problem.detail, (ex, accepted[0])))
                 break
         else:
-            without = {ex.answer.status_field() if ex.answer else None for ex in baselines}
+            without = {answer_status(ex.answer, ctx.contract) if ex.answer else None for ex in baselines}
             answered_extended = [answer for _, answer in extended if answer.status == 200]
-            with_extras = {answer.status_field() for answer in answered_extended}
+            with_extras = {answer_status(answer, ctx.contract) for answer in answered_extended}
             # Different attempts may get different outcomes from a correct PSP: a hint, never a defect.
             if len(baselines) == len(answered_extended) == 2 and len(without) == len(with_extras) == 1 \
                     and None not in without | with_extras and without != with_extras:
@@ -232,7 +234,8 @@ def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, l
         if ex.probe.role is Role.TAMPERED:
             judged += 1
             if ex.answer.status != 401:
-                findings.append(Finding(f"{ex.probe.tamper}: answered {_answer_phrase(ex.answer)}, not 401",
+                phrase = _answer_phrase(ex.answer, ctx.contract)
+                findings.append(Finding(f"{ex.probe.tamper}: answered {phrase}, not 401",
                                         ex.probe.label, (ex,)))
         elif ex.probe.role in (*_VALID_BODIES, *_FOLLOW_UPS, Role.EXTENDED, Role.REPEAT, Role.AT_ONCE) \
                 and ex.probe.tamper is Tamper.NONE:
@@ -252,7 +255,8 @@ def auth_header_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, 
         if ex.probe.role is Role.UNAUTHENTICATED:
             judged += 1
             if ex.answer.status != 401:
-                findings.append(Finding(f"{ex.probe.tamper}: answered {_answer_phrase(ex.answer)}, not 401",
+                phrase = _answer_phrase(ex.answer, ctx.contract)
+                findings.append(Finding(f"{ex.probe.tamper}: answered {phrase}, not 401",
                                         ex.probe.label, (ex,)))
         elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE \
                 and not ctx.signed:
@@ -277,8 +281,8 @@ def identical_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, lis
         if _comparable(first.answer) != _comparable(second.answer):
             findings.append(Finding(
                 "the identical callback sent twice got a different answer",
-                f"first: {_answer_phrase(first.answer)} {_snippet(first.answer.body)}; "
-                f"second: {_answer_phrase(second.answer)} {_snippet(second.answer.body)}",
+                f"first: {_answer_phrase(first.answer, ctx.contract)} {_snippet(first.answer.body)}; "
+                f"second: {_answer_phrase(second.answer, ctx.contract)} {_snippet(second.answer.body)}",
                 (first, second), severity))
     return judged, findings
 
@@ -292,7 +296,8 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
         judged += 1
         if ex.answer.status != 401:
             date = ctx.contract.hmac.date_header
-            findings.append(Finding(f"a stale {date} was accepted: answered {_answer_phrase(ex.answer)}, not 401",
+            phrase = _answer_phrase(ex.answer, ctx.contract)
+            findings.append(Finding(f"a stale {date} was accepted: answered {phrase}, not 401",
                                     f"{date}: {ex.request.header(date)}", (ex,), severity))
     return judged, findings
 
@@ -314,8 +319,8 @@ def authorized_once(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
             (first, a), (second, b) = successes[0], successes[1]
             findings.append(Finding(
                 "the identical callback was authorized more than once: two different successful answers",
-                f"{first.probe.label}: {_answer_phrase(a)} {_snippet(a.body)}; "
-                f"{second.probe.label}: {_answer_phrase(b)} {_snippet(b.body)}", (first, second)))
+                f"{first.probe.label}: {_answer_phrase(a, ctx.contract)} {_snippet(a.body)}; "
+                f"{second.probe.label}: {_answer_phrase(b, ctx.contract)} {_snippet(b.body)}", (first, second)))
     return judged, findings
 
 
@@ -391,8 +396,23 @@ def _role_phrase(ex: Exchange) -> str:
     }[ex.probe.role]
 
 
-def _answer_phrase(answer: Answer) -> str:
-    status = answer.status_field()
+def answer_value(answer: Answer, contract: Contract, role: str) -> Any:
+    """The answer's field of `role` (fields.MISSING when absent, the body not JSON, or the role unknown)."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return fields.MISSING
+    return contract.response_value(data, role)
+
+
+def answer_status(answer: Answer, contract: Contract) -> str | None:
+    """The answer's status field (RESERVE, FAIL, ...), when it has one as a string."""
+    status = answer_value(answer, contract, fields.STATUS)
+    return status if isinstance(status, str) else None
+
+
+def _answer_phrase(answer: Answer, contract: Contract) -> str:
+    status = answer_status(answer, contract)
     return f"{answer.status} {status}" if status else str(answer.status)
 
 

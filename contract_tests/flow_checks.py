@@ -11,7 +11,7 @@ from urllib.parse import quote
 from callback_core import fields
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract
-from contract_tests.checks import Context, Finding, judged_by_others
+from contract_tests.checks import Context, Finding, answer_value, judged_by_others
 from contract_tests.models import Answer, Check, Exchange, Role, Severity
 
 CC009 = Check("CC009", "soft-decline second callbacks are answered",
@@ -39,15 +39,6 @@ NOT_EXERCISED = {
 }
 MIN_ECHO_LENGTH = 6  # shorter card values ("0", "12") would be found by chance in any answer
 SAME_CARD, OTHER_CARD = "the same card", "another card"  # in a retry's label
-
-
-def answer_value(answer: Answer, contract: Contract, role: str) -> Any:
-    """The answer's field of `role` (fields.MISSING when absent, the body not JSON, or the role unknown)."""
-    try:
-        data = answer.json()
-    except ValueError:
-        return fields.MISSING
-    return contract.response_value(data, role)
 
 
 def second_callback_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:

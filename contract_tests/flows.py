@@ -11,7 +11,8 @@ from typing import Any
 from callback_core import fields
 from contract_tests.cards import CardTriggers
 from contract_tests.cases import Planner, encode
-from contract_tests.flow_checks import OTHER_CARD, SAME_CARD, answer_value
+from contract_tests.checks import answer_value
+from contract_tests.flow_checks import OTHER_CARD, SAME_CARD
 from contract_tests.models import Exchange, Probe, Role
 
 

@@ -92,15 +92,6 @@ class Answer:
         """The parsed body; raises ValueError when it is not JSON."""
         return json.loads(self.body)
 
-    def status_field(self) -> str | None:
-        """The `status` of a JSON object answer, if there is one."""
-        try:
-            data = self.json()
-        except ValueError:
-            return None
-        value = data.get("status") if isinstance(data, dict) else None
-        return value if isinstance(value, str) else None
-
 
 @dataclass(frozen=True, slots=True)
 class Exchange:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from callback_core import fields
 from callback_core.spec import Contract
-from contract_tests.checks import CC001, CC002, CC003, answer_problems
+from contract_tests.checks import CC001, CC002, CC003, answer_problems, answer_status
 from contract_tests.load.settings import SATURATION, LoadSettings
 from contract_tests.load.stats import Percentiles, Recorder, Window, percentiles, share_within
 from contract_tests.models import Answer, Severity, Verdict
@@ -60,7 +60,7 @@ def judge(
     if problem is not None and problem.severity is Severity.DEFECT:
         defects.append((CC001.code, f"valid callback {problem.title}", example))
         return Judgement("invalid answer" if status == 200 else f"HTTP {status}", late, tuple(defects))
-    return Judgement(answer.status_field() or f"HTTP {status}", late, tuple(defects),
+    return Judgement(answer_status(answer, contract) or f"HTTP {status}", late, tuple(defects),
                      problem.title if problem is not None else None)
 
 
