@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
+from callback_core.auth_header import AUTH_HEADER_ENV
 from callback_core.secrets import SECRET_ENV
 from contract_tests.errors import OptionError
 from contract_tests.load.settings import check_numbers, parse_duration
@@ -43,6 +44,9 @@ def _fail(message: str) -> NoReturn:
               help="Write the JSON report (for CI).")
 @click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
+@click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Read the cardCallbackAuthHeader value from this file (else ${AUTH_HEADER_ENV}); sent on every "
+                   "callback in the header the document names.")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Run K local worker processes under a Locust master (0: one process). With --master: the "
                    "number of workers to wait for; with --worker: how many share the load (sizes the pool).")

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from callback_core.auth_header import load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import load_secret
 from callback_core.spec import Contract, bundled_spec_path
@@ -61,13 +62,14 @@ def _settings(url: str, options: dict[str, Any]) -> tuple[LoadSettings, Path]:
     path: Path = options["spec_path"] or bundled_spec_path()
     secret = load_secret(os.environ, options["hmac_secret_file"])
     contract = Contract.from_file(path)
+    auth = load_auth_header(contract, os.environ, options["auth_header_file"])
     users = options["users"]
     settings = LoadSettings(
         url=url, contract=contract, spec_sha256=document_sha256(path.read_bytes()),
         seed=options["seed"] if options["seed"] is not None else random_source.randbits(32),
         users=users, spawn_rate=options["spawn_rate"] or float(max(users, 1)),
         duration=parse_duration(options["duration"]), rate=options["rate"], deadline=options["deadline"],
-        secret=secret, workers=options["workers"], strict=options["strict"],
+        secret=secret, auth=auth, workers=options["workers"], strict=options["strict"],
     ).validate()
     return settings, path
 

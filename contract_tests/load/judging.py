@@ -116,9 +116,12 @@ def conclude(settings: LoadSettings, recorder: Recorder, started: float, stopped
         first = next(iter(recorder.errors.values()), None)
         reasons.append("tested nothing: no callback got an answer" + (f" ({first.example})" if first else ""))
         return Conclusion(Verdict.UNTESTED, tuple(reasons), rate, latency, 0.0, total)
-    if settings.secret is None and total.outcomes.get("HTTP 401", 0) == total.count:
-        reasons.append("tested nothing: every callback was refused with 401 (the endpoint verifies HMAC "
-                       "signatures); give the secret in CARD_CALLBACK_HMAC_SECRET or with --hmac-secret-file")
+    if (settings.secret is None or settings.auth is None) and total.outcomes.get("HTTP 401", 0) == total.count:
+        missing = [what for what, given in (
+            ("the HMAC secret (CARD_CALLBACK_HMAC_SECRET or --hmac-secret-file)", settings.secret),
+            ("the auth header value (CARD_CALLBACK_AUTH_HEADER or --auth-header-file)", settings.auth)) if not given]
+        reasons.append("tested nothing: every callback was refused with 401 (the endpoint authenticates "
+                       f"callbacks); give {' and/or '.join(missing)}")
         return Conclusion(Verdict.UNTESTED, tuple(reasons), rate, latency, 0.0, total)
     within = share_within(total.histogram, deadline)
     answer_defects = defects_by_code[CC001.code] + defects_by_code[CC002.code]

@@ -76,6 +76,8 @@ class Sender:
             headers[scheme.date_header] = signed.date
             headers[scheme.content_sha256_header] = signed.content_sha256
             headers[scheme.authorization_header] = signed.authorization
+        if self.settings.auth is not None:
+            headers[self.settings.auth.name] = self.settings.auth.value
         return headers
 
     def exchange(self, client: Any) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from callback_core.auth_header import AuthHeader
 from callback_core.spec import Contract
 from contract_tests.errors import OptionError
 
@@ -32,6 +33,7 @@ class LoadSettings:
     rate: float | None = None
     deadline: float | None = None  # None: the document's
     secret: str | None = None
+    auth: AuthHeader | None = None  # the cardCallbackAuthHeader value, sent on every callback
     workers: int = 0  # local worker processes under a master; 0: one process
     strict: bool = False
 

@@ -180,3 +180,23 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     done = CliRunner().invoke(main, ["load", "http://127.0.0.1:9/callback", *args])
     assert done.exit_code == 2
     assert message in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_the_auth_header_value_goes_on_every_callback_under_load(tmp_path: Path) -> None:
+    from v2_psp import PATH as V2_PATH
+    from v2_psp import make_v2_psp
+
+    from callback_core.spec import bundled_document
+
+    value_file = write(tmp_path / "auth", "psp-chosen-value-7\n")
+    v2 = str(bundled_document("card-callback-v2.yaml"))
+    with serve(make_v2_psp(auth_value="psp-chosen-value-7")) as base:
+        done = card_callback("load", base + V2_PATH, "--spec", v2, "--auth-header-file", str(value_file),
+                             "--users", "5", "--rate", "50", "--duration", "2s", "--seed", "3",
+                             "--json", str(tmp_path / "with.json"))
+        without = card_callback("load", base + V2_PATH, "--spec", v2, "--users", "5", "--rate", "50",
+                                "--duration", "2s", "--seed", "3", "--json", str(tmp_path / "without.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "psp-chosen-value-7" not in done.stdout + done.stderr + (tmp_path / "with.json").read_text()
+    assert without.returncode == 2, without.stdout + without.stderr  # every callback refused: nothing was tested
+    assert "--auth-header-file" in " ".join(json.loads((tmp_path / "without.json").read_text())["reasons"])
