@@ -39,7 +39,7 @@ CC007 = Check("CC007", "identical callbacks get identical answers",
 CC008 = Check("CC008", "stale signatures are refused",
               "With a secret: a callback correctly signed with an X-Ms-Date older than maxClockSkewSeconds gets 401 "
               "(a SHOULD: a warning unless --strict).", should=True)
-CC012 = Check("CC012", "a callback sent several times at once is authorized once",
+CC012 = Check("CC012", "concurrent copies are authorized once",
               "The identical callback sent several times at the same moment, and once more afterwards, never gets "
               "two different successful answers (two authorizations, two reservations of the user's money). "
               "Refusing a copy (a 409 while the first is in flight) is not an authorization; CC007 judges "
