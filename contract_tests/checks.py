@@ -227,44 +227,34 @@ def _accepted(answer: Answer, ctx: Context) -> bool:
 
 
 def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
-    judged, findings = 0, []
-    for ex in exchanges:
-        if judged_by_others(ex) or ex.answer is None:
-            continue
-        if ex.probe.role is Role.TAMPERED:
-            judged += 1
-            if ex.answer.status != 401:
-                phrase = _answer_phrase(ex.answer, ctx.contract)
-                findings.append(Finding(f"{ex.probe.tamper}: answered {phrase}, not 401",
-                                        ex.probe.label, (ex,)))
-        elif ex.probe.role in (*_VALID_BODIES, *_FOLLOW_UPS, Role.EXTENDED, Role.REPEAT, Role.AT_ONCE) \
-                and ex.probe.tamper is Tamper.NONE:
-            judged += 1
-            if ex.answer.status == 401:
-                findings.append(Finding("a correctly signed callback was refused with 401 (or the secret given is "
-                                        "not the PSP's)",
-                                        _snippet(ex.answer.body), (ex,)))
-    return judged, findings
+    good = (*_VALID_BODIES, *_FOLLOW_UPS, Role.EXTENDED, Role.REPEAT, Role.AT_ONCE)
+    return _credentials_checked(exchanges, ctx, Role.TAMPERED, good, "a correctly signed callback was refused "
+                                "with 401 (or the secret given is not the PSP's)")
 
 
 def auth_header_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
+    # Signed runs leave a 401 to a good callback to CC006: the two causes cannot be told apart.
+    good = () if ctx.signed else (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT)
+    return _credentials_checked(exchanges, ctx, Role.UNAUTHENTICATED, good, "a callback carrying the auth header "
+                                "value was refused with 401 (or the value given is not the PSP's)")
+
+
+def _credentials_checked(exchanges: list[Exchange], ctx: Context, spoiled: Role, good: tuple[Role, ...],
+                         refused: str) -> tuple[int, list[Finding]]:
+    """Requests whose credential is spoiled get 401; requests of a `good` role carrying it do not."""
     judged, findings = 0, []
     for ex in exchanges:
         if judged_by_others(ex) or ex.answer is None:
             continue
-        if ex.probe.role is Role.UNAUTHENTICATED:
+        if ex.probe.role is spoiled:
             judged += 1
             if ex.answer.status != 401:
                 phrase = _answer_phrase(ex.answer, ctx.contract)
-                findings.append(Finding(f"{ex.probe.tamper}: answered {phrase}, not 401",
-                                        ex.probe.label, (ex,)))
-        elif ex.probe.role in (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT) and ex.probe.tamper is Tamper.NONE \
-                and not ctx.signed:
-            # Signed runs leave a 401 to a good callback to CC006: the two causes cannot be told apart.
+                findings.append(Finding(f"{ex.probe.tamper}: answered {phrase}, not 401", ex.probe.label, (ex,)))
+        elif ex.probe.role in good and ex.probe.tamper is Tamper.NONE:
             judged += 1
             if ex.answer.status == 401:
-                findings.append(Finding("a callback carrying the auth header value was refused with 401 (or the value "
-                                        "given is not the PSP's)", _snippet(ex.answer.body), (ex,)))
+                findings.append(Finding(refused, _snippet(ex.answer.body), (ex,)))
     return judged, findings
 
 
