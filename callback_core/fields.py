@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 ROLES_EXTENSION = "x-field-roles"
@@ -127,6 +128,7 @@ class SchemaProperty:
         return join_pointer(self.parts)
 
 
+@lru_cache(maxsize=512)
 def split_pointer(pointer: str) -> tuple[str, ...]:
     """RFC 6901: '/a~1b/c' -> ('a/b', 'c'); '' is the whole body."""
     if pointer == "":
@@ -186,6 +188,13 @@ def masked(body: Any, card_data_pointers: Iterable[str]) -> Any:
         if isinstance(value, str):
             set_at(out, pointer, mask_value(value))
     return out
+
+
+def scrub(text: str, values: Iterable[str]) -> str:
+    """`text` with every one of the card-data `values` replaced by its mask (values longest first)."""
+    for value in values:
+        text = text.replace(value, mask_value(value))
+    return text
 
 
 def card_values(body: Any, card_data_pointers: Iterable[str], min_length: int = 4) -> list[str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from callback_core import fields
-from callback_core.fields import mask_value
+from callback_core.fields import mask_value, scrub
 from callback_core.spec import Contract
 from simulator.callbacks import card_strings
 from simulator.session import Attempt, Run, ThreeDSStep
@@ -42,13 +42,6 @@ def card_values(contract: Contract, run: Run) -> list[str]:
         if isinstance(data, dict):
             found.update(card_strings(contract, data))
     return sorted(found, key=len, reverse=True)
-
-
-def scrub(text: str, values: Iterable[str]) -> str:
-    """`text` with every card-data value sent replaced by its mask."""
-    for value in values:
-        text = text.replace(value, mask_value(value))
-    return text
 
 
 def run_to_dict(contract: Contract, run: Run) -> dict[str, Any]:

@@ -82,8 +82,7 @@ def scrub(contract: Contract, answer_body: bytes, request_body: bytes) -> str:
         request = json.loads(request_body)
     except ValueError:
         request = None
-    for value in fields.card_values(request, contract.card_data_pointers):
-        text = text.replace(value, fields.mask_value(value))
+    text = fields.scrub(text, fields.card_values(request, contract.card_data_pointers))
     return text if len(text) <= SNIPPET else text[:SNIPPET] + "..."
 
 
