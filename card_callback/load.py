@@ -12,7 +12,7 @@ import click
 from callback_core.auth_header import AUTH_HEADER_ENV
 from callback_core.secrets import SECRET_ENV
 from contract_tests.errors import OptionError
-from contract_tests.load.settings import check_numbers, parse_duration
+from contract_tests.load.settings import DEFAULT_RATE, RATE_MAX, check_numbers, parse_duration, parse_rate
 
 # Set in the process that runs the load (Locust's gevent must patch the standard library before anything
 # else loads, so `card-callback load` re-executes itself as `python -m card_callback.load_process`).
@@ -32,8 +32,13 @@ def _fail(message: str) -> NoReturn:
 @click.option("--users", type=int, default=50, show_default=True,
               help="Concurrent users, each with one callback in flight (Vipps's concurrency).")
 @click.option("--spawn-rate", type=float, help="Users started per second (default: all within one second).")
-@click.option("--rate", type=float, help="Callbacks per second to send in all (default: each user sends again as "
-              "soon as it has its answer).")
+@click.option("--rate", help=f"Callbacks per second to send in all, or {RATE_MAX} (each user sends again as soon "
+              f"as it has its answer; the generator may then be the limit). Default {DEFAULT_RATE:g}/s: a small share "
+              "of what one load process can sign and judge (docs/performance.md), so the PSP, not the generator, "
+              "is what a default run judges.")
+@click.option("--test-cards", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your PSP's test cards (the format of `test --test-cards`, e.g. examples/test-cards.yaml): one "
+                   "new callback in five carries one, so SOFT_DECLINE and FAIL and their follow-ups are loaded too.")
 @click.option("--duration", default="60s", show_default=True, help="How long to send: 60, 60s, 2m, 1h.")
 @click.option("--deadline", type=float, help="Seconds an answer may take (default: the document's).")
 @click.option("--seed", type=int, help="Seed for generating the callbacks (default: random, printed).")
@@ -56,14 +61,15 @@ def _fail(message: str) -> NoReturn:
 @click.option("--worker", is_flag=True, help="Join a master (--master-host) and send its share of the load.")
 @click.option("--master-host", default="127.0.0.1", show_default=True, help="With --worker: the master's host.")
 @click.option("--master-port", type=int, default=5557, show_default=True, help="With --worker: the master's port.")
-@click.option("--pool-size", type=int, hidden=True, help="Callbacks a worker builds (set by a master for its "
-              "own workers).")
 def load(url: str, **options: Any) -> None:
     """Send unique, signed callbacks to URL at Vipps's concurrency and judge every answer.
 
+    Every answer calling for one gets its follow-up, as Vipps MobilePay sends it: the second callback after a
+    SOFT_DECLINE, the user's retries after a retryable FAIL.
+
     Exit 0: every answer valid, p99.9 and max under the deadline at the requested load; 1: defects under
-    load; 2: the run could not produce the load (the generator saturated, too few users for the rate, the
-    pool ran out) or could not test at all.
+    load; 2: the run could not produce the load (the generator saturated, too few users for the rate) or could
+    not test at all.
     """
     check_options(url, options)
     if os.environ.get(IN_LOAD_PROCESS) == "1":
@@ -87,9 +93,12 @@ def check_options(url: str, options: dict[str, Any]) -> None:
             _fail(f"{option}: the directory {target.parent} does not exist")
     if not url.startswith(("http://", "https://")):
         _fail(f"URL must be an absolute http(s) URL, not {url!r}")
+    cards = options["test_cards"]
+    if cards is not None and not cards.is_file():
+        _fail(f"--test-cards: {cards} is not a file")
     try:
         check_numbers(users=options["users"], spawn_rate=options["spawn_rate"],
-                      duration=parse_duration(options["duration"]), rate=options["rate"],
+                      duration=parse_duration(options["duration"]), rate=parse_rate(options["rate"]),
                       deadline=options["deadline"], workers=options["workers"])
     except OptionError as exc:
         _fail(str(exc))

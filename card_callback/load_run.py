@@ -1,4 +1,4 @@
-"""Inside the load process: build the pool, run Locust (here, as master or as worker), print, write reports."""
+"""Inside the load process: run Locust (here, as master or as worker), print, write reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from callback_core.errors import CardCallbackError
 from callback_core.secrets import load_secret
 from callback_core.spec import Contract, bundled_spec_path
 from card_callback.load import EXIT_UNTESTED, IN_LOAD_PROCESS, command_line
+from contract_tests.cards import CardTriggers
 from contract_tests.load import locust_adapter
 from contract_tests.load.judging import conclude
-from contract_tests.load.pool import build_pool
 from contract_tests.load.report import (
     Progress,
     Stopped,
@@ -33,7 +32,8 @@ from contract_tests.load.report import (
     format_start,
     format_summary,
 )
-from contract_tests.load.settings import LoadSettings, parse_duration
+from contract_tests.load.settings import LoadSettings, parse_duration, parse_rate
+from contract_tests.load.source import CallbackSource
 from contract_tests.load.stats import Recorder
 from contract_tests.runner import document_sha256
 
@@ -64,40 +64,40 @@ def _settings(url: str, options: dict[str, Any]) -> tuple[LoadSettings, Path]:
     contract = Contract.from_file(path)
     auth = load_auth_header(contract, os.environ, options["auth_header_file"])
     users = options["users"]
+    cards_path = options["test_cards"]
+    cards = CardTriggers.from_file(cards_path, contract.statuses) if cards_path is not None else None
     settings = LoadSettings(
         url=url, contract=contract, spec_sha256=document_sha256(path.read_bytes()),
         seed=options["seed"] if options["seed"] is not None else random_source.randbits(32),
         users=users, spawn_rate=options["spawn_rate"] or float(max(users, 1)),
-        duration=parse_duration(options["duration"]), rate=options["rate"], deadline=options["deadline"],
-        secret=secret, auth=auth, workers=options["workers"], strict=options["strict"],
+        duration=parse_duration(options["duration"]), rate=parse_rate(options["rate"]), deadline=options["deadline"],
+        secret=secret, auth=auth, workers=options["workers"], strict=options["strict"], cards=cards,
     ).validate()
     return settings, path
 
 
-def _built_sender(settings: LoadSettings, size: int) -> locust_adapter.Sender:
-    pool = build_pool(settings.contract, seed=settings.seed, size=size)
-    return locust_adapter.Sender(settings, deque(pool), Recorder())
+def _sender(settings: LoadSettings) -> locust_adapter.Sender:
+    source = CallbackSource(settings.contract, seed=settings.seed, cards=settings.cards)
+    return locust_adapter.Sender(settings, source, Recorder())
 
 
 def _worker(settings: LoadSettings, options: dict[str, Any]) -> int:
-    size = options["pool_size"] or settings.pool_size(max(1, settings.workers))
-    sender = _built_sender(settings, size)
-    click.echo(f"worker: {size} unique callbacks built; joining {options['master_host']}:{options['master_port']}")
+    sender = _sender(settings)
+    click.echo(f"worker: joining {options['master_host']}:{options['master_port']}")
     locust_adapter.serve_worker(settings, sender, options["master_host"], options["master_port"])
     return 0
 
 
 def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
     processes = max(1, settings.workers)
-    pool_size = settings.pool_size(processes)
-    click.echo(format_start(settings, pool_size, processes, remote=options["master"]), nl=False)
+    click.echo(format_start(settings, processes, remote=options["master"]), nl=False)
     recorder = Recorder()
     children: list[subprocess.Popen[bytes]] = []
     if settings.workers and not options["master"]:
         port = _free_port()
         bind: tuple[str, int] | None = ("127.0.0.1", port)
-        children = [_spawn_worker(url, options, port, pool_size) for _ in range(settings.workers)]
-        click.echo(f"  waiting for {settings.workers} local workers to build their pools")
+        children = [_spawn_worker(url, options, port) for _ in range(settings.workers)]
+        click.echo(f"  waiting for {settings.workers} local workers to start")
         sender = None
     elif options["master"]:
         host, _, port_text = options["master_bind"].rpartition(":")
@@ -106,7 +106,7 @@ def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
         sender = None
     else:
         bind = None
-        sender = _built_sender(settings, pool_size)
+        sender = _sender(settings)
         recorder = sender.recorder
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     stopped: Stopped | None = None
@@ -124,7 +124,7 @@ def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
         click.echo("error: the run ended without stopping", err=True)
         return EXIT_UNTESTED
     conclusion = conclude(settings, recorder, stopped.started, stopped.stopped)
-    report = build_report(settings, conclusion, recorder, stopped, started_at, pool_size * processes)
+    report = build_report(settings, conclusion, recorder, stopped, started_at)
     click.echo(format_summary(report), nl=False)
     for path, render in ((options["json_path"], format_json), (options["html_path"], format_html)):
         if path is not None:
@@ -139,9 +139,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn_worker(url: str, options: dict[str, Any], port: int, pool_size: int) -> subprocess.Popen[bytes]:
+def _spawn_worker(url: str, options: dict[str, Any], port: int) -> subprocess.Popen[bytes]:
     worker_options = {**options, "workers": 0, "master": False, "worker": True, "master_host": "127.0.0.1",
-                      "master_port": port, "pool_size": pool_size, "html_path": None, "json_path": None}
+                      "master_port": port, "html_path": None, "json_path": None}
     argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, worker_options)]
     # The secret travels in the environment (or as the file's path), never on a command line.
     return subprocess.Popen(argv, env={**os.environ, IN_LOAD_PROCESS: "1"}, stdout=subprocess.DEVNULL)

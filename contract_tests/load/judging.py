@@ -7,11 +7,14 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from callback_core import fields
 from callback_core.spec import Contract
 from contract_tests.checks import CC001, CC002, CC003, answer_problems, answer_status
+from contract_tests.flow_checks import CC009, CC010
 from contract_tests.load.settings import SATURATION, LoadSettings
+from contract_tests.load.source import Kind
 from contract_tests.load.stats import Percentiles, Recorder, Window, percentiles, share_within
 from contract_tests.models import Answer, Severity, Verdict
 
@@ -27,14 +30,16 @@ class Judgement:
     late: bool
     defects: tuple[tuple[str, str, str], ...]
     warning: str | None = None
+    answer: Any = None  # the parsed body of a 200 answer that calls for a follow-up (SOFT_DECLINE, FAIL)
 
 
 def judge(
     contract: Contract, deadline: float, *, body: bytes, status: int | None,
     headers: tuple[tuple[str, str], ...], answer_body: bytes, elapsed: float, error: str | None,
-    timed_out: bool, strict: bool = False,
+    timed_out: bool, strict: bool = False, kind: Kind = Kind.FIRST, code_listed: bool = True, signed: bool = False,
 ) -> Judgement:
-    """One exchange, judged as CC001 (a valid answer), CC002 (no server error) and CC003 (the deadline) do."""
+    """One exchange, judged as CC001 (a valid answer), CC002 (no server error) and CC003 (the deadline) do, and a
+    follow-up as CC009 (a second callback is answered) and CC010 (a retry is answered) do."""
     if timed_out or status is None or elapsed > deadline or status != 200:
         request_id = request_name(contract, body)
     else:
@@ -57,11 +62,28 @@ def judge(
     if status >= 500:
         defects.append((CC002.code, f"answered {status} to a valid callback", example))
         return Judgement(f"HTTP {status}", late, tuple(defects))
+    if kind.follow_up and status != 200 and not (signed and status == 401):
+        # A follow-up refused is the flow's rule, as in `test` (a signed one refused with 401 stays CC001's:
+        # the signature's matter, like any other callback's).
+        check = CC009 if kind is Kind.SECOND_CALLBACK else CC010
+        title = f"the {kind} was answered {status}, not 200: the payment is lost"
+        if kind is Kind.SECOND_CALLBACK or code_listed or strict:
+            defects.append((check.code, title, f"{request_id}: answered {status} {scrub(contract, answer_body, body)}"))
+            return Judgement(f"HTTP {status}", late, tuple(defects))
+        # After a code the catalogue does not list, the PSP may have meant it final.
+        return Judgement(f"HTTP {status}", late, tuple(defects), f"{title} (after an error code not in x-error-codes)")
     if problem is not None and problem.severity is Severity.DEFECT:
         defects.append((CC001.code, f"valid callback {problem.title}", example))
         return Judgement("invalid answer" if status == 200 else f"HTTP {status}", late, tuple(defects))
-    return Judgement(answer_status(answer, contract) or f"HTTP {status}", late, tuple(defects),
-                     problem.title if problem is not None else None)
+    warning = problem.title if problem is not None else None
+    outcome = answer_status(answer, contract)
+    followed = None
+    if outcome in ("SOFT_DECLINE", "FAIL"):
+        try:
+            followed = answer.json()
+        except ValueError:
+            followed = None
+    return Judgement(outcome or f"HTTP {status}", late, tuple(defects), warning, followed)
 
 
 def request_name(contract: Contract, body: bytes) -> str:
@@ -123,11 +145,11 @@ def conclude(settings: LoadSettings, recorder: Recorder, started: float, stopped
                        f"callbacks); give {' and/or '.join(missing)}")
         return Conclusion(Verdict.UNTESTED, tuple(reasons), rate, latency, 0.0, total)
     within = share_within(total.histogram, deadline)
-    answer_defects = defects_by_code[CC001.code] + defects_by_code[CC002.code]
+    answer_defects = sum(defects_by_code[code] for code in (CC001.code, CC002.code, CC009.code, CC010.code))
     misses = total.misses
     if answer_defects:
         reasons.append(f"{answer_defects} of {total.count} callbacks got no valid answer under load "
-                       f"({_codes(defects_by_code, (CC001.code, CC002.code))})")
+                       f"({_codes(defects_by_code, (CC001.code, CC002.code, CC009.code, CC010.code))})")
     if misses and saturated:
         reasons.append(f"{misses} answers after the {deadline:g} s deadline are not judged: the load generator "
                        f"was saturated ({recorder.cpu_busy:.0%} of a core), so its own delay is in those figures")
@@ -142,9 +164,6 @@ def conclude(settings: LoadSettings, recorder: Recorder, started: float, stopped
                        "hosts; the PSP is not blamed for the generator's limit")
     if settings.rate is not None and rate < SATURATION * settings.rate:
         reasons.append(_shortfall(settings, rate, latency, saturated))
-    if recorder.pool_exhausted_at is not None and recorder.pool_exhausted_at < started + settings.duration - 0.5:
-        reasons.append(f"the pool of unique callbacks ran out {recorder.pool_exhausted_at - started:.1f} s into the "
-                       f"{settings.duration:g} s run (a callback is never sent twice); pass --rate to size it")
     if reasons:
         return Conclusion(Verdict.UNTESTED, tuple(reasons), rate, latency, within, total)
     return Conclusion(Verdict.CONFORMS, tuple(reasons), rate, latency, within, total)

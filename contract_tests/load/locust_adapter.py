@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,46 +27,41 @@ from contract_tests.errors import LoadError
 from contract_tests.load.judging import judge
 from contract_tests.load.report import Progress, Stopped
 from contract_tests.load.settings import LoadSettings
+from contract_tests.load.source import Callback, CallbackSource
 from contract_tests.load.stats import Recorder, percentiles
 
 STATS_MESSAGE = "card_callback_stats"
 FINISH_MESSAGE = "card_callback_finish"  # master to workers: send no more, report once the answers are in
 REPORT_INTERVAL = 1.0  # seconds between a worker's reports to the master
 PROGRESS_INTERVAL = 3.0  # seconds between progress lines
-WORKERS_TIMEOUT = 300.0  # waiting for workers to build their pools and connect
+WORKERS_TIMEOUT = 300.0  # waiting for workers to start and connect
 USER_CLASS = "CallbackUser"  # master and workers dispatch users by class name
 
 
 @dataclass
 class Sender:
-    """What a process's users share: the pool (popped, never reused), the target and the signing."""
+    """What a process's users share: the source of callbacks (each sent once), the target and the signing."""
 
     settings: LoadSettings
-    pool: deque[bytes]
+    source: CallbackSource
     recorder: Recorder
     in_flight: int = 0
-    closed: bool = False  # the run's time is up: take no more callbacks from the pool
+    closed: bool = False  # the run's time is up: send no more callbacks
 
     def __post_init__(self) -> None:
         self.host, self.path_and_query = target_parts(self.settings.url)
         self._date_second = -1
         self._date = ""
 
-    def next_body(self) -> bytes | None:
-        if self.closed:
-            return None
-        if not self.pool:
-            if self.recorder.pool_exhausted_at is None:
-                self.recorder.pool_exhausted_at = time.time()
-            return None
-        return self.pool.popleft()
+    def next_callback(self) -> Callback | None:
+        return None if self.closed else self.source.next()
 
     def headers(self, body: bytes, now: float) -> dict[str, str]:
         headers = {"Host": self.host, "Content-Type": "application/json",
                    "Accept": "application/json, application/problem+json"}
         secret = self.settings.secret
         if secret is not None:
-            # Signed when sent, over the exact bytes, with the current date: a pool may outlive the allowed skew.
+            # Signed when sent, over the exact bytes, with the current date (a run may outlive the allowed skew).
             if int(now) != self._date_second:
                 self._date_second = int(now)
                 self._date = signing.http_date(datetime.fromtimestamp(now, UTC))
@@ -81,14 +76,14 @@ class Sender:
         return headers
 
     def exchange(self, client: Any) -> None:
-        body = self.next_body()
-        if body is None:
+        callback = self.next_callback()
+        if callback is None:
             raise StopUser()
         sent_at = time.time()
-        headers = self.headers(body, sent_at)
+        headers = self.headers(callback.body, sent_at)
         self.in_flight += 1
         try:
-            self._send(client, body, headers, sent_at)
+            self._send(client, callback, headers, sent_at)
         finally:
             self.in_flight -= 1
 
@@ -99,7 +94,8 @@ class Sender:
         while self.in_flight and time.monotonic() < until:
             gevent.sleep(0.05)
 
-    def _send(self, client: Any, body: bytes, headers: dict[str, str], sent_at: float) -> None:
+    def _send(self, client: Any, callback: Callback, headers: dict[str, str], sent_at: float) -> None:
+        body = callback.body
         started = time.perf_counter()
         with client.request("POST", self.settings.url, data=body, headers=headers, catch_response=True,
                             name="callback") as response:
@@ -114,7 +110,8 @@ class Sender:
                 body=body,
                 status=status or None, headers=answer_headers, answer_body=response.content or b"",
                 elapsed=elapsed, error=None if error is None else f"{type(error).__name__}: {error}",
-                timed_out=timed_out, strict=self.settings.strict,
+                timed_out=timed_out, strict=self.settings.strict, kind=callback.kind,
+                code_listed=callback.code_listed, signed=self.settings.secret is not None,
             )
             if judgement.defects:
                 response.failure(judgement.defects[0][1])
@@ -124,6 +121,12 @@ class Sender:
         latency = elapsed if status or timed_out else None
         self.recorder.record(sent_at, latency, judgement.outcome, judgement.late, judgement.defects,
                              judgement.warning)
+        if callback.kind.follow_up:
+            self.recorder.followed(callback.kind, judgement.outcome)
+        if judgement.answer is not None:
+            dropped = self.source.dropped
+            self.source.answered(callback, status, judgement.answer)
+            self.recorder.follow_ups_dropped += self.source.dropped - dropped
 
 
 def user_class(settings: LoadSettings, sender: Sender | None) -> type[FastHttpUser]:
@@ -202,7 +205,7 @@ def run(
         meter = None
     else:
         if sender is None:
-            raise LoadError("a run in this process needs the pool's sender")
+            raise LoadError("a run in this process needs the callbacks' sender")
         environment = Environment(user_classes=[user_class(settings, sender)], stop_timeout=settings.timeout)
         runner = environment.create_local_runner()
         meter = CpuMeter()
@@ -211,8 +214,6 @@ def run(
     runner.start(settings.users, spawn_rate=settings.spawn_rate)
     next_line = started + PROGRESS_INTERVAL
     while (now := time.time()) < started + settings.duration:
-        if sender is not None and sender.recorder.pool_exhausted_at is not None and not runner.user_count:
-            break
         if _unreachable(recorder):
             break  # the verdict says "tested nothing"; hammering a closed port for the whole duration tells no more
         if now >= next_line:

@@ -13,6 +13,7 @@ from typing import Any
 from contract_tests.catalogue import CHECKS
 from contract_tests.load.judging import Conclusion
 from contract_tests.load.settings import LoadSettings
+from contract_tests.load.source import MAX_WAITING_FOLLOW_UPS, TEST_CARD_SHARE
 from contract_tests.load.stats import ErrorSample, Percentiles, Recorder, bucket_value, percentiles
 from contract_tests.models import Verdict
 
@@ -64,7 +65,7 @@ class LoadReport:
     deadline: float
     signed: bool
     workers: int
-    pool_size: int
+    test_cards: str | None  # where the test cards came from, when --test-cards was given
     started_at: str
     duration: float
     verdict: Verdict
@@ -79,10 +80,12 @@ class LoadReport:
     errors: tuple[ErrorSample, ...]
     warnings: tuple[tuple[str, int], ...]
     seconds: tuple[Second, ...]
+    follow_ups: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]  # kind, then its outcomes by count
+    follow_ups_dropped: int
 
 
 def build_report(settings: LoadSettings, conclusion: Conclusion, recorder: Recorder, stopped: Stopped,
-                 started_at: str, pool_size: int) -> LoadReport:
+                 started_at: str) -> LoadReport:
     first = int(stopped.started)
     seconds = []
     for second in sorted(recorder.windows):
@@ -95,14 +98,27 @@ def build_report(settings: LoadSettings, conclusion: Conclusion, recorder: Recor
         target=settings.url, spec_source=settings.contract.source, spec_sha256=settings.spec_sha256,
         seed=settings.seed, users=settings.users, spawn_rate=settings.spawn_rate, requested_rate=settings.rate,
         requested_duration=settings.duration, deadline=settings.effective_deadline, signed=settings.secret is not None,
-        workers=settings.workers, pool_size=pool_size, started_at=started_at,
+        workers=settings.workers, test_cards=settings.cards.source if settings.cards is not None else None,
+        started_at=started_at,
         duration=stopped.stopped - stopped.started, verdict=conclusion.verdict, reasons=conclusion.reasons,
         measured_rate=conclusion.measured_rate, requests=conclusion.total.count, misses=conclusion.total.misses,
         latency=conclusion.latency, deadline_percentile=conclusion.deadline_percentile, cpu_busy=recorder.cpu_busy,
         outcomes=tuple(Counter(conclusion.total.outcomes).most_common()),
         errors=tuple(sorted(recorder.errors.values(), key=lambda e: (e.code, -e.count))),
         warnings=tuple(recorder.warnings.most_common()), seconds=tuple(seconds),
+        follow_ups=_follow_ups(recorder), follow_ups_dropped=recorder.follow_ups_dropped,
     )
+
+
+def _follow_ups(recorder: Recorder) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    kinds: dict[str, Counter[str]] = {}
+    for (kind, outcome), count in sorted(recorder.follow_ups.items()):
+        kinds.setdefault(kind, Counter())[outcome] += count
+    return tuple((kind, tuple(outcomes.most_common())) for kind, outcomes in kinds.items())
+
+
+def _follow_up_text(outcomes: tuple[tuple[str, int], ...]) -> str:
+    return f"{sum(n for _, n in outcomes)} (" + ", ".join(f"{name} {n}" for name, n in outcomes) + ")"
 
 
 def _ms(seconds: float | None) -> str:
@@ -115,16 +131,18 @@ def format_progress(p: Progress) -> str:
             f"sent {p.sent}  errors {p.errors}  deadline misses {p.misses}\n")
 
 
-def format_start(settings: LoadSettings, pool_size: int, processes: int, remote: bool = False) -> str:
-    rate = f"{settings.rate:g} callbacks/s" if settings.rate is not None else "as fast as answers come"
+def format_start(settings: LoadSettings, processes: int, remote: bool = False) -> str:
+    rate = f"{settings.rate:g} callbacks/s" if settings.rate is not None else "as fast as answers come (--rate max)"
     where = (f"master of {processes} workers on other hosts" if remote
              else f"{processes} worker processes" if processes > 1 else "one process")
     signed = "signed (HMAC)" if settings.secret is not None else "unsigned"
-    each = " in each worker" if processes > 1 or remote else ""
+    cards = (f"  test cards from {settings.cards.source}: one new callback in {TEST_CARD_SHARE} carries one\n"
+             if settings.cards is not None else "")
     return (f"card-callback load {settings.url}\n"
             f"  {settings.users} users (spawn rate {settings.spawn_rate:g}/s), {rate}, for {settings.duration:g} s, "
             f"deadline {settings.effective_deadline:g} s, {signed}, seed {settings.seed}, {where}\n"
-            f"  building {pool_size} unique callbacks{each} before the clock starts\n")
+            f"{cards}  follow-ups as Vipps MobilePay sends them: a second callback after SOFT_DECLINE, the user's "
+            "retries after a retryable FAIL\n")
 
 
 def format_summary(report: LoadReport) -> str:
@@ -138,6 +156,14 @@ def format_summary(report: LoadReport) -> str:
         lines.append(f"deadline misses: {report.misses} of {report.requests}; the deadline falls at "
                      f"p{report.deadline_percentile * 100:.1f}")
     lines.append("outcomes: " + ", ".join(f"{name} {count}" for name, count in report.outcomes))
+    for kind, outcomes in report.follow_ups:
+        lines.append(f"  {kind}: {_follow_up_text(outcomes)}")
+    if not report.follow_ups:
+        lines.append("  no follow-ups: no answer was SOFT_DECLINE or a retryable FAIL"
+                     + ("" if report.test_cards else " (name this PSP's test cards with --test-cards FILE)"))
+    if report.follow_ups_dropped:
+        lines.append(f"  {report.follow_ups_dropped} follow-ups not sent: more than {MAX_WAITING_FOLLOW_UPS} waited "
+                     "at once")
     for error in report.errors:
         lines.append(f"  {error.code} {RULES.get(error.code, '')}: {error.title} x{error.count}")
         lines.append(f"      e.g. {error.example}")
@@ -169,7 +195,7 @@ def format_json(report: LoadReport) -> str:
                       "durationSeconds": report.requested_duration, "workers": report.workers},
         "deadlineSeconds": report.deadline,
         "signed": report.signed,
-        "poolSize": report.pool_size,
+        "testCards": report.test_cards,
         "startedAt": report.started_at,
         "durationSeconds": report.duration,
         "verdict": report.verdict.value,
@@ -182,6 +208,9 @@ def format_json(report: LoadReport) -> str:
         "latency": _latency_json(report.latency),
         "generatorCpu": report.cpu_busy,
         "outcomes": dict(report.outcomes),
+        "followUps": {kind: {"sent": sum(n for _, n in outcomes), "outcomes": dict(outcomes)}
+                      for kind, outcomes in report.follow_ups},
+        "followUpsDropped": report.follow_ups_dropped,
         "errors": [{"code": e.code, "rule": RULES.get(e.code), "title": e.title, "count": e.count,
                     "firstAt": datetime.fromtimestamp(e.first_at, UTC).isoformat(timespec="milliseconds"),
                     "example": e.example}
@@ -264,6 +293,10 @@ def format_html(report: LoadReport) -> str:
         f"<tr><td>{e(err.code)}</td><td>{e(RULES.get(err.code, ''))}</td><td>{e(err.title)}</td><td>{err.count}</td>"
         f"<td><code>{e(err.example)}</code></td></tr>" for err in report.errors) or \
         '<tr><td colspan="5">none</td></tr>'
+    follow_ups = "".join(
+        f"<tr><td>{e(kind)}</td><td>{sum(n for _, n in outcomes)}</td>"
+        f"<td>{e(', '.join(f'{name} {n}' for name, n in outcomes))}</td></tr>" for kind, outcomes in report.follow_ups
+    ) or '<tr><td colspan="3">none: no answer was SOFT_DECLINE or a retryable FAIL</td></tr>'
     reasons = "".join(f"<li>{e(reason)}</li>" for reason in report.reasons)
     rate = f" (requested {report.requested_rate:g}/s)" if report.requested_rate is not None else ""
     return f"""<!doctype html>
@@ -289,6 +322,10 @@ code {{ font-size: 90%; word-break: break-all; }}
 <tr><th>load generator</th><td>{report.cpu_busy:.0%} of a core</td></tr></table>
 <h2>Outcomes</h2>
 <table id="outcomes"><tr><th>outcome</th><th>count</th><th></th></tr>{outcomes}</table>
+<h2>Follow-ups</h2>
+<p>What Vipps MobilePay sends after an answer: the second callback after SOFT_DECLINE, the user's retries after a
+retryable FAIL (the same card, then another). They are in the outcomes above too.</p>
+<table id="follow-ups"><tr><th>follow-up</th><th>sent</th><th>answers</th></tr>{follow_ups}</table>
 <h2>Errors</h2>
 <table id="errors"><tr><th>check</th><th>rule</th><th>what</th><th>count</th><th>first example</th></tr>{errors}</table>
 <p>Card data is never shown: examples name a callback by its attempt id (else the SHA-256 of its body) and mask

@@ -59,7 +59,9 @@ class Recorder:
         self.warnings: Counter[str] = Counter()
         self.max_latency = 0.0
         self.cpu_busy = 0.0  # the highest share of a core the generating processes used, 0..1
-        self.pool_exhausted_at: float | None = None
+        # Follow-ups sent (second callbacks, retries), by (kind, outcome); those never queued past the bound.
+        self.follow_ups: Counter[tuple[str, str]] = Counter()
+        self.follow_ups_dropped = 0
 
     def record(self, sent_at: float, latency: float | None, outcome: str, late: bool,
                defects: tuple[tuple[str, str, str], ...] = (), warning: str | None = None) -> None:
@@ -83,6 +85,10 @@ class Recorder:
         if warning:
             self.warnings[warning] += 1
 
+    def followed(self, kind: str, outcome: str) -> None:
+        """A follow-up was sent and judged (it is in `record`'s counts too)."""
+        self.follow_ups[(str(kind), outcome)] += 1
+
     def merge(self, other: Recorder) -> None:
         for second, window in other.windows.items():
             self.windows.setdefault(second, Window()).merge(window)
@@ -97,8 +103,8 @@ class Recorder:
         self.warnings.update(other.warnings)
         self.max_latency = max(self.max_latency, other.max_latency)
         self.cpu_busy = max(self.cpu_busy, other.cpu_busy)
-        if other.pool_exhausted_at is not None:
-            self.pool_exhausted_at = min(self.pool_exhausted_at or other.pool_exhausted_at, other.pool_exhausted_at)
+        self.follow_ups.update(other.follow_ups)
+        self.follow_ups_dropped += other.follow_ups_dropped
 
     def drain(self) -> Recorder:
         """Everything recorded so far, leaving this one empty (the CPU figure stays: it is a maximum)."""
@@ -106,7 +112,9 @@ class Recorder:
         out.windows, self.windows = self.windows, {}
         out.errors, self.errors = self.errors, {}
         out.warnings, self.warnings = self.warnings, Counter()
-        out.max_latency, out.cpu_busy, out.pool_exhausted_at = self.max_latency, self.cpu_busy, self.pool_exhausted_at
+        out.follow_ups, self.follow_ups = self.follow_ups, Counter()
+        out.follow_ups_dropped, self.follow_ups_dropped = self.follow_ups_dropped, 0
+        out.max_latency, out.cpu_busy = self.max_latency, self.cpu_busy
         return out
 
     def to_wire(self) -> dict[str, Any]:
@@ -118,7 +126,8 @@ class Recorder:
             "warnings": dict(self.warnings),
             "max_latency": self.max_latency,
             "cpu_busy": self.cpu_busy,
-            "pool_exhausted_at": self.pool_exhausted_at,
+            "follow_ups": [[kind, outcome, n] for (kind, outcome), n in self.follow_ups.items()],
+            "follow_ups_dropped": self.follow_ups_dropped,
         }
 
     @classmethod
@@ -132,7 +141,8 @@ class Recorder:
         out.warnings = Counter(data["warnings"])
         out.max_latency = float(data["max_latency"])
         out.cpu_busy = float(data["cpu_busy"])
-        out.pool_exhausted_at = data["pool_exhausted_at"]
+        out.follow_ups = Counter({(kind, outcome): n for kind, outcome, n in data["follow_ups"]})
+        out.follow_ups_dropped = int(data["follow_ups_dropped"])
         return out
 
 

@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from fixture_psps import PATH, make_psp
+from fixture_psps import PATH, Defect, make_psp
 from load_psps import breaking_under_load, failing_one_in, serialised
 from suite_helpers import serve, write
 
-from callback_core.spec import bundled_spec_path, read_document
+from callback_core.spec import Contract, bundled_spec_path, read_document
 from card_callback.cli import main
+from reference_server.app import create_app
 
 CLI = Path(sys.executable).parent / "card-callback"
 CHROMIUM = Path("/usr/bin/chromium")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Short numbers that keep the story of a 0.5 s-per-callback PSP at 50 users and a 20 s deadline: the queue
 # (50 x 0.04 s = 2 s) is twice the deadline (1 s), while one at a time (the suite's 4 lanes) takes 0.16 s.
 SERIAL_SECONDS = 0.04
@@ -59,7 +61,8 @@ def serial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One process, 50 users, the bundled document and a shorter --deadline; the reports kept."""
     folder = tmp_path_factory.mktemp("serial")
     with serial_psp() as url:
-        done = card_callback("load", url, "--users", "50", "--duration", "3s", "--deadline", str(SHORT_DEADLINE),
+        done = card_callback("load", url, "--users", "50", "--rate", "max", "--duration", "3s", "--deadline",
+                             str(SHORT_DEADLINE),
                              "--seed", "7", "--json", str(folder / "load.json"), "--html", str(folder / "load.html"))
     return {"done": done, "json": json.loads((folder / "load.json").read_text()), "html": folder / "load.html"}
 
@@ -88,7 +91,8 @@ def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(
     """The same verdict as the one-process run, with the same deadline read from the document, not an option."""
     with serial_psp() as url:
         done = card_callback("load", url, "--spec", str(short_deadline_document(tmp_path)), "--users", "50",
-                             "--duration", "3s", "--seed", "7", "--workers", "2", "--json", str(tmp_path / "load.json"))
+                             "--rate", "max", "--duration", "3s", "--seed", "7", "--workers", "2",
+                             "--json", str(tmp_path / "load.json"))
     report = json.loads((tmp_path / "load.json").read_text())
     assert done.returncode == 1, done.stdout + done.stderr
     assert report["deadlineSeconds"] == SHORT_DEADLINE and report["requested"]["workers"] == 2
@@ -140,7 +144,7 @@ def test_psp_answering_500_to_one_in_a_hundred_fails(tmp_path: Path) -> None:
 
 def test_psp_breaking_the_answer_schema_under_load_fails(tmp_path: Path) -> None:
     with serve(breaking_under_load(5)) as base:
-        done = card_callback("load", base + PATH, "--users", "30", "--duration", "2s", "--seed", "3",
+        done = card_callback("load", base + PATH, "--users", "30", "--rate", "max", "--duration", "2s", "--seed", "3",
                              "--json", str(tmp_path / "load.json"))
     report = json.loads((tmp_path / "load.json").read_text())
     assert done.returncode == 1, done.stdout + done.stderr
@@ -200,3 +204,38 @@ def test_the_auth_header_value_goes_on_every_callback_under_load(tmp_path: Path)
     assert "psp-chosen-value-7" not in done.stdout + done.stderr + (tmp_path / "with.json").read_text()
     assert without.returncode == 2, without.stdout + without.stderr  # every callback refused: nothing was tested
     assert "--auth-header-file" in " ".join(json.loads((tmp_path / "without.json").read_text())["reasons"])
+
+
+def test_test_cards_bring_soft_declines_and_declines_and_their_follow_ups_under_load(tmp_path: Path) -> None:
+    app = create_app(db_path=tmp_path / "attempts.sqlite3")
+    with serve(app) as base:
+        done = card_callback("load", base + Contract.from_file().path, "--test-cards",
+                             str(EXAMPLES / "test-cards.yaml"), "--users", "10",
+                             "--rate", "60", "--duration", "3s", "--seed", "5", "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["outcomes"]["SOFT_DECLINE"] > 0 and report["outcomes"]["FAIL"] > 0
+    follow_ups = report["followUps"]
+    assert 0 < follow_ups["second callback after SOFT_DECLINE"]["sent"] <= report["outcomes"]["SOFT_DECLINE"]
+    assert follow_ups["retry after FAIL, same card"]["sent"] > 0
+    assert follow_ups["retry after FAIL, another card"]["sent"] > 0
+    assert "second callback after SOFT_DECLINE" in done.stdout and report["testCards"].endswith("test-cards.yaml")
+
+
+def test_the_default_rate_judges_a_fast_psp_without_running_out(tmp_path: Path) -> None:
+    """No options but a shorter run: the default rate and users; callbacks are built as sent, so none run out."""
+    with serve(make_psp()) as base:
+        done = card_callback("load", base + PATH, "--duration", "4s", "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["requested"]["rate"] == 200
+    assert report["verdict"] == "conforms" and report["reasons"] == []
+
+
+def test_a_psp_refusing_every_retry_fails_under_load(tmp_path: Path) -> None:
+    with serve(make_psp(defects=frozenset({Defect.RETRY_CONFLICT}))) as base:
+        done = card_callback("load", base + PATH, "--test-cards", str(EXAMPLES / "test-cards.yaml"), "--users", "10",
+                             "--rate", "60", "--duration", "2s", "--seed", "5", "--json", str(tmp_path / "load.json"))
+    report = json.loads((tmp_path / "load.json").read_text())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "CC010" in {error["code"] for error in report["errors"]}

@@ -1,4 +1,4 @@
-"""The load mode's pure parts: histograms, judging each answer, the verdict of a run, reports, the pool."""
+"""The load mode's pure parts: histograms, judging each answer, the verdict of a run, reports."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from callback_core.spec import Contract
 from contract_tests.errors import OptionError
 from contract_tests.load.judging import conclude, judge
-from contract_tests.load.pool import build_pool
 from contract_tests.load.report import Stopped, build_report, format_html, format_json
 from contract_tests.load.settings import LoadSettings, parse_duration
 from contract_tests.load.stats import Recorder, percentiles
@@ -134,29 +133,13 @@ def test_every_callback_refused_with_401_without_a_secret_tested_nothing(contrac
 def test_reports_carry_the_chart_and_no_card_data(contract: Contract, token_callback: dict[str, Any]) -> None:
     run = settings(contract)
     recorder = recorded([(s, 0.5 if s < 5 else 1.2, 200, RESERVE) for s in range(10)], contract)
-    report = build_report(run, conclude(run, recorder, T0, T0 + 10), recorder, Stopped(T0, T0 + 10), "now", 100)
+    report = build_report(run, conclude(run, recorder, T0, T0 + 10), recorder, Stopped(T0, T0 + 10), "now")
     page, data = format_html(report), json.loads(format_json(report))
     assert 'id="latency-chart"' in page and 'id="deadline-line"' in page
     assert data["deadlineMisses"] == 5 and data["latency"]["maxSeconds"] == pytest.approx(1.2)
     assert [s["offset"] for s in data["seconds"]] == list(range(10))
     token = token_callback["networkToken"]
     assert token["number"] not in page and token["cryptogram"] not in page
-
-
-def test_the_pool_holds_unique_valid_callbacks_each_a_fresh_attempt(contract: Contract) -> None:
-    pool = build_pool(contract, seed=3, size=60)
-    bodies = [json.loads(raw) for raw in pool]
-    assert len(set(pool)) == 60 and all(contract.is_valid_request(body) for body in bodies)
-    assert len({body["authorizationAttemptId"] for body in bodies}) == 60
-    assert len({body["pspReference"] for body in bodies}) == 60
-    cryptograms = [body["networkToken"]["cryptogram"] for body in bodies if "networkToken" in body]
-    assert len(set(cryptograms)) == len(cryptograms)
-
-
-def test_the_pool_is_sized_from_rate_and_duration_with_a_cap(contract: Contract) -> None:
-    assert settings(contract, rate=100.0, duration=10.0).pool_size() == math.ceil(100 * 11 * 1.1) + 10
-    assert settings(contract, rate=100.0, duration=10.0).pool_size(processes=2) == math.ceil((1210 + 10) / 2)
-    assert settings(contract, rate=1e6, duration=3600.0).pool_size() == 200_000
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("60", 60), ("60s", 60), ("2m", 120), ("1h", 3600), ("0.5s", 0.5)])

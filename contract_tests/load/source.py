@@ -1,0 +1,166 @@
+"""The callbacks a load run sends, built one at a time as users ask, and the follow-ups the PSP's answers call for.
+
+Nothing is built before the clock starts, so a run never runs out of callbacks whatever its rate and length:
+each callback is a template (a document example or a Schemathesis draw, checked once) with a fresh attempt id,
+payment reference and cryptogram, which costs a JSON parse and dump, not a schema validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from callback_core import fields
+from callback_core.spec import Contract
+from contract_tests.cards import CardTriggers
+from contract_tests.cases import Planner, encode
+from contract_tests.errors import GenerationError
+from contract_tests.flows import Flows
+from contract_tests.generation import generate
+
+# Distinct shapes to start from: Schemathesis's draws plus the document's examples. Enough variety for a PSP's
+# branches; every callback sent is still unique (fresh ids and cryptogram on each).
+BASE_EXAMPLES = 20
+# With --test-cards, one new callback in this many carries a test card (taking turns): enough soft declines
+# and declines to load those paths, while most callbacks stay the ordinary payment a PSP mostly sees.
+TEST_CARD_SHARE = 5
+# Follow-ups waiting to be sent at once; past this, new ones are counted as dropped (memory stays bounded
+# whatever the PSP answers).
+MAX_WAITING_FOLLOW_UPS = 10_000
+
+
+class Kind(StrEnum):
+    """What a callback is in its payment's flow."""
+
+    FIRST = "callback"
+    SECOND_CALLBACK = "second callback after SOFT_DECLINE"
+    RETRY_SAME_CARD = "retry after FAIL, same card"
+    RETRY_OTHER_CARD = "retry after FAIL, another card"
+
+    @property
+    def follow_up(self) -> bool:
+        return self is not Kind.FIRST
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One callback to send: its bytes, its kind, and for a retry whether the code it follows is in the
+    catalogue (a refused retry after an unlisted code is only a warning, as in `test`)."""
+
+    body: bytes
+    kind: Kind = Kind.FIRST
+    code_listed: bool = True
+
+
+class CallbackSource:
+    """Hands out unique valid callbacks forever, follow-ups first once the PSP's answers call for them."""
+
+    def __init__(self, contract: Contract, *, seed: int, cards: CardTriggers | None = None,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        self.contract = contract
+        generated = generate(contract, seed=seed, max_examples=BASE_EXAMPLES, invalid_examples=0)
+        self.planner = Planner(contract, generated, new_id)
+        self.flows = Flows(self.planner, cards if cards is not None else CardTriggers((), "no test cards"))
+        bases = [*self.planner.examples.values(), *(self.planner.clean(body) for body in generated.valid)]
+        self.templates = [t for t in (_Template.of(self.planner, body) for body in bases) if t is not None]
+        if not self.templates:
+            raise GenerationError(f"{contract.source} has no valid request example and Schemathesis generated none "
+                                  "that stays valid with a fresh attempt id")
+        self.card_templates: list[_Template] = []
+        for card in cards.cards if cards is not None else ():
+            for template in self.templates:
+                with_card = self.planner.with_card(template.body, card.last4)
+                made = _Template.of(self.planner, with_card) if with_card is not None else None
+                if made is not None:
+                    self.card_templates.append(made)
+                    break
+        self.waiting: deque[Callback] = deque()
+        self.dropped = 0
+        self._count = 0
+
+    def next(self) -> Callback:
+        """A follow-up the PSP's answers called for, else a new callback."""
+        if self.waiting:
+            return self.waiting.popleft()
+        self._count += 1
+        if self.card_templates and self._count % TEST_CARD_SHARE == 0:
+            template = self.card_templates[(self._count // TEST_CARD_SHARE) % len(self.card_templates)]
+        else:
+            template = self.templates[self._count % len(self.templates)]
+        return Callback(encode(template.fresh()))
+
+    def answered(self, sent: Callback, status: int, answer: Any) -> Kind | None:
+        """What Vipps MobilePay and the user do after `sent` got `answer` (the parsed 200 body): queue it and
+        say which kind it is, or None. Follow-ups are followed in turn only from a retry with the same card, as
+        the suite does: a user whose retry fails again tries another card, and stops there."""
+        if status != 200 or not isinstance(answer, dict) or sent.kind in (Kind.SECOND_CALLBACK, Kind.RETRY_OTHER_CARD):
+            return None
+        outcome = self.contract.response_value(answer, fields.STATUS)
+        code = self.contract.response_value(answer, fields.ERROR_CODE)
+        follow: Callback | None = None
+        if outcome == "SOFT_DECLINE" and sent.kind is Kind.FIRST:
+            body = json.loads(sent.body)
+            follow = Callback(encode(self._changed(body, self.planner.new_cryptogram)), Kind.SECOND_CALLBACK)
+        elif outcome == "FAIL" and self._retryable(code):
+            body = json.loads(sent.body)
+            retry = self._changed(self._changed(body, self.planner.new_attempt), self.planner.new_cryptogram)
+            kind = Kind.RETRY_SAME_CARD
+            if sent.kind is Kind.RETRY_SAME_CARD:
+                retry, kind = self._changed(retry, self.flows._other_card), Kind.RETRY_OTHER_CARD
+            follow = Callback(encode(retry), kind, code_listed=self._listed(code))
+        if follow is None:
+            return None
+        if len(self.waiting) >= MAX_WAITING_FOLLOW_UPS:
+            self.dropped += 1
+            return None
+        self.waiting.append(follow)
+        return follow.kind
+
+    def _listed(self, code: Any) -> bool:
+        return isinstance(code, str | int) and not isinstance(code, bool) and self.contract.error_code(
+            str(code)) is not None
+
+    def _retryable(self, code: Any) -> bool:
+        # The app offers a retry unless the catalogue calls the code final; an unknown code is retried too.
+        entry = self.contract.error_code(str(code)) if isinstance(code, str | int) else None
+        return entry is None or entry.retryable
+
+    def _changed(self, body: dict[str, Any], change: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        trial = copy.deepcopy(body)
+        return trial if change(trial) and self.contract.is_valid_request(trial) else body
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A valid callback and which of its identifiers stay valid when made fresh (checked once, here)."""
+
+    body: dict[str, Any]
+    raw: bytes  # the body encoded: parsing it back is several times faster than a deep copy
+    changes: tuple[Callable[[dict[str, Any]], bool], ...]
+
+    @classmethod
+    def of(cls, planner: Planner, body: dict[str, Any]) -> _Template | None:
+        contract = planner.contract
+        if not contract.is_valid_request(body):
+            return None
+        changes = []
+        for change in (planner.new_attempt, planner.new_reference, planner.new_cryptogram):
+            trial = copy.deepcopy(body)
+            # A document that constrains a field more tightly keeps the template's value for it.
+            if change(trial) and contract.is_valid_request(trial):
+                changes.append(change)
+        if planner.new_attempt not in changes and planner.new_reference not in changes:
+            return None  # every copy would be the same payment attempt: not a unique callback
+        return cls(body, encode(body), tuple(changes))
+
+    def fresh(self) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(self.raw)
+        for change in self.changes:
+            change(out)
+        return out
