@@ -157,6 +157,53 @@ class Latency:
     p50: float
     p95: float
     max: float
+    samples: tuple[float, ...] = ()  # every answered request's latency, sorted (the HTML report's histogram)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a run reached: the answers the PSP gave, the flows Vipps MobilePay's follow-ups ran, the fields broken.
+
+    Each count pairs a name with how often it was seen; the `documented_*` and `*_fields` tuples are what the
+    document offers, so a report can say what was never seen.
+    """
+
+    answer_statuses: tuple[tuple[str, int], ...] = ()  # the status role's values in 200 answers
+    documented_answer_statuses: tuple[str, ...] = ()
+    error_codes: tuple[tuple[str, int], ...] = ()  # the error code role's values in 200 answers
+    catalogue_codes: tuple[str, ...] = ()  # x-error-codes
+    http_statuses: tuple[tuple[int, int], ...] = ()
+    documented_http_statuses: tuple[int, ...] = ()
+    flows: tuple[tuple[str, int], ...] = ()  # every flow the suite can run, with its request count (0: never ran)
+    mutated_fields: tuple[tuple[str, int], ...] = ()  # dotted request field names broken by an invalid callback
+    request_fields: tuple[str, ...] = ()  # every field of the request schema, dotted
+
+    @property
+    def unseen_answer_statuses(self) -> tuple[str, ...]:
+        seen = {name for name, _ in self.answer_statuses}
+        return tuple(s for s in self.documented_answer_statuses if s not in seen)
+
+    @property
+    def undocumented_answer_statuses(self) -> tuple[str, ...]:
+        return tuple(s for s, _ in self.answer_statuses if s not in self.documented_answer_statuses)
+
+    @property
+    def unknown_error_codes(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.error_codes if c not in self.catalogue_codes)
+
+    @property
+    def undocumented_http_statuses(self) -> tuple[int, ...]:
+        return tuple(s for s, _ in self.http_statuses if s not in self.documented_http_statuses)
+
+    @property
+    def unused_http_statuses(self) -> tuple[int, ...]:
+        seen = {status for status, _ in self.http_statuses}
+        return tuple(s for s in self.documented_http_statuses if s not in seen)
+
+    @property
+    def unmutated_fields(self) -> tuple[str, ...]:
+        mutated = {name for name, _ in self.mutated_fields}
+        return tuple(f for f in self.request_fields if f not in mutated)
 
 
 class Verdict(StrEnum):
@@ -188,6 +235,9 @@ class Report:
     duration: float
     started_at: str
     notes: tuple[str, ...] = field(default=())
+    coverage: Coverage = field(default=Coverage())
+    document_version: str | None = None  # the document's x-document-version
+    fail_on_not_exercised: bool = False  # a check not exercised is a defect (--fail-on-not-exercised)
 
     @property
     def failures(self) -> tuple[Failure, ...]:

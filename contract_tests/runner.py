@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -25,6 +25,7 @@ from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.cases import Planner
 from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_ACCEPTED, NEEDS_AUTH_HEADER, NEEDS_SECRET, NOT_EXERCISED
 from contract_tests.checks import Context, Finding, outcome_of
+from contract_tests.coverage import CoverageCounter
 from contract_tests.errors import OptionError, TransportError
 from contract_tests.events import (
     CheckFinished,
@@ -76,6 +77,7 @@ class Settings:
     secret: str | None = None
     test_cards: CardTriggers = DEFAULT_CARDS
     auth: AuthHeader | None = None  # the cardCallbackAuthHeader value, sent on every callback but CC013's
+    fail_on_not_exercised: bool = False  # a check the run could not exercise makes the verdict "defects"
 
     @property
     def effective_deadline(self) -> float:
@@ -112,15 +114,28 @@ def run(
     started_at, started = now(), timer()
     exchanges: list[Exchange] = []
     results: list[CheckResult] = []
+    coverage = CoverageCounter(settings.contract)
     try:
         for event in _run(settings, transport, now, timer, new_id, started_at, started):
             if isinstance(event, RequestDone):
                 exchanges.append(event.exchange)
+                coverage.add(event.exchange)
             elif isinstance(event, CheckFinished):
                 results.append(event.result)
+            elif isinstance(event, RunFinished):
+                event = RunFinished(_completed(event.report, settings, coverage))
             yield event
     except Exception as exc:  # noqa: BLE001 - the point: no exception may cost the user the report
-        yield RunFinished(_aborted(settings, exchanges, results, _one_line(exc), started_at, timer() - started))
+        report = _aborted(settings, exchanges, results, _one_line(exc), started_at, timer() - started)
+        yield RunFinished(_completed(report, settings, coverage))
+
+
+def _completed(report: Report, settings: Settings, coverage: CoverageCounter) -> Report:
+    """The report with what every report shows beside the checks: the coverage counted as requests came back,
+    the document's version, the options that shaped the verdict."""
+    version = settings.contract.document.get("x-document-version")
+    return replace(report, coverage=coverage.result(), document_version=None if version is None else str(version),
+                   fail_on_not_exercised=settings.fail_on_not_exercised)
 
 
 def _one_line(exc: Exception) -> str:
@@ -228,7 +243,8 @@ def _run(
 
     if untested:
         verdict = Verdict.UNTESTED
-    elif any(r.outcome is Outcome.FAILED for r in results):
+    elif any(r.outcome is Outcome.FAILED for r in results) or (
+            settings.fail_on_not_exercised and any(r.outcome is Outcome.NOT_EXERCISED for r in results)):
         verdict = Verdict.DEFECTS
     else:
         verdict = Verdict.CONFORMS
@@ -437,7 +453,7 @@ def latency(samples: list[float]) -> Latency | None:
         # Nearest rank: a percentile that is one of the measured latencies.
         return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
-    return Latency(count=len(ordered), p50=rank(0.50), p95=rank(0.95), max=ordered[-1])
+    return Latency(count=len(ordered), p50=rank(0.50), p95=rank(0.95), max=ordered[-1], samples=tuple(ordered))
 
 
 def _parses(url: str) -> bool:
