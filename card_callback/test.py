@@ -18,6 +18,7 @@ from callback_core.spec import Contract, bundled_spec_path
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RunFinished
 from contract_tests.files import format_json_report, format_junit
+from contract_tests.html_report import format_html
 from contract_tests.models import Report
 from contract_tests.runner import DEFAULT_MAX_EXAMPLES, Settings, document_sha256, run
 from contract_tests.terminal import format_event
@@ -68,6 +69,11 @@ def _fail(message: str) -> NoReturn:
               help="Write a JUnit XML report (a test case per check).")
 @click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write the JSON report (docs/report-format.md).")
+@click.option("--html", "html_report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write a self-contained HTML page (opens offline; each finding with its curl and replay lines).")
+@click.option("--fail-on-not-exercised", is_flag=True,
+              help="Exit 1 when a check could not be exercised (e.g. no SOFT_DECLINE to follow): for CI gates that "
+                   "must prove every flow ran.")
 @click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
 @click.option("--test-cards", type=click.Path(dir_okay=False, path_type=Path),
@@ -101,9 +107,11 @@ def run_suite(
     hmac_secret_file: Path | None,
     test_cards: Path | None,
     auth_header_file: Path | None = None,
+    html_report: Path | None = None,
+    fail_on_not_exercised: bool = False,
 ) -> Report:
     path = spec_path or bundled_spec_path()
-    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
+    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report), ("--html", html_report)):
         if target is not None and not target.parent.is_dir():
             _fail(f"{option}: the directory {target.parent} does not exist")
     try:
@@ -115,7 +123,7 @@ def run_suite(
             url=url, contract=contract, spec_sha256=document_sha256(raw),
             seed=seed if seed is not None else random_source.randbits(32), deadline=deadline,
             max_examples=max_examples, strict=strict, secret=secret, test_cards=cards,
-            auth=load_auth_header(contract, os.environ, auth_header_file),
+            auth=load_auth_header(contract, os.environ, auth_header_file), fail_on_not_exercised=fail_on_not_exercised,
         ).validate()
     except CardCallbackError as exc:
         _fail(str(exc))
@@ -124,6 +132,9 @@ def run_suite(
         handlers.append(FileHandler(junit_xml, format_junit))
     if json_report is not None:
         handlers.append(FileHandler(json_report, format_json_report))
+    if html_report is not None:
+        replayed = None if json_report is None else str(json_report)
+        handlers.append(FileHandler(html_report, lambda report: format_html(report, replayed)))
     report: Report | None = None
     try:
         with http_transport() as transport:

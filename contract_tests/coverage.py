@@ -26,11 +26,19 @@ class Flow(StrEnum):
 
 # What each flow's count counts, for people (the reports key them by Flow's value).
 FLOW_TITLES: dict[str, str] = {
-    Flow.SECOND_CALLBACK: "second callbacks after SOFT_DECLINE",
-    Flow.RETRY_SAME_CARD: "retries after FAIL, same card",
-    Flow.RETRY_OTHER_CARD: "retries after FAIL, another card",
-    Flow.CONCURRENT_COPIES: "copies sent at the same moment",
-    Flow.REPEATS: "identical callbacks sent again",
+    Flow.SECOND_CALLBACK: "second callbacks",
+    Flow.RETRY_SAME_CARD: "retries with the same card",
+    Flow.RETRY_OTHER_CARD: "retries with another card",
+    Flow.CONCURRENT_COPIES: "concurrent copies",
+    Flow.REPEATS: "repeated callbacks",
+}
+# The same, said in full (the HTML report's flow table).
+FLOW_DESCRIPTIONS: dict[str, str] = {
+    Flow.SECOND_CALLBACK: "after a SOFT_DECLINE: the same attempt again, with a fresh cryptogram",
+    Flow.RETRY_SAME_CARD: "after a retryable FAIL: the user's new attempt at the same payment, same card",
+    Flow.RETRY_OTHER_CARD: "after the retry failed too: a new attempt with another card",
+    Flow.CONCURRENT_COPIES: "the identical callback sent several times at the same moment, then once more",
+    Flow.REPEATS: "the identical callback sent a second time, after the first was answered",
 }
 # "<example> with <field>: <break>", or "<example> with <field> <VALUE> without <name>" (a switched variant);
 # see contract_tests/mutations.py and Planner.invalid.

@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from contract_tests.models import Exchange, Failure, Outcome, Report, Severity
+from contract_tests.models import Coverage, Exchange, Failure, Outcome, Report, Severity
 from contract_tests.terminal import format_curl, format_failure
 
 JSON_FORMAT = "card-callback-report/1"
@@ -21,13 +21,14 @@ def report_dict(report: Report) -> dict[str, Any]:
         "verdict": report.verdict.value,
         "exitCode": report.verdict.exit_code,
         "target": report.target,
-        "document": {"source": report.spec_source, "sha256": report.spec_sha256},
+        "document": {"source": report.spec_source, "sha256": report.spec_sha256, "version": report.document_version},
         "seed": report.seed,
         "options": {
             "deadlineSeconds": report.deadline,
             "maxExamples": report.max_examples,
             "strict": report.strict,
             "signed": report.signed,
+            "failOnNotExercised": report.fail_on_not_exercised,
         },
         "startedAt": report.started_at,
         "durationSeconds": round(report.duration, 3),
@@ -41,6 +42,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         },
         "notes": list(report.notes),
         "notExercised": [r.check.code for r in report.not_exercised],
+        "coverage": coverage_dict(report.coverage),
         "checks": [
             {
                 "code": r.check.code,
@@ -56,6 +58,44 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "failures": [_failure(f) for f in report.failures],
     }
+
+
+def coverage_dict(coverage: Coverage) -> dict[str, Any]:
+    """The JSON report's `coverage` object: what the PSP answered, which flows ran, which fields were broken."""
+    return {
+        "answerStatuses": {"seen": dict(coverage.answer_statuses),
+                           "documented": list(coverage.documented_answer_statuses),
+                           "neverSeen": list(coverage.unseen_answer_statuses),
+                           "undocumented": list(coverage.undocumented_answer_statuses)},
+        "errorCodes": {"seen": dict(coverage.error_codes), "catalogue": list(coverage.catalogue_codes),
+                       "neverSeen": list(coverage.unseen_error_codes), "unknown": list(coverage.unknown_error_codes)},
+        "httpStatuses": {"seen": {str(status): count for status, count in coverage.http_statuses},
+                         "documented": list(coverage.documented_http_statuses),
+                         "neverSeen": list(coverage.unused_http_statuses),
+                         "undocumented": list(coverage.undocumented_http_statuses)},
+        "flows": dict(coverage.flows),
+        "mutatedFields": {"seen": dict(coverage.mutated_fields), "requestFields": list(coverage.request_fields),
+                          "neverMutated": list(coverage.unmutated_fields)},
+    }
+
+
+def _coverage_properties(coverage: Coverage) -> list[tuple[str, str]]:
+    def counted(items: tuple[tuple[object, int], ...]) -> str:
+        return ",".join(f"{name}={count}" for name, count in items)
+
+    def listed(names: tuple[object, ...]) -> str:
+        return ",".join(map(str, names))
+
+    return [("coverage.answerStatuses", counted(coverage.answer_statuses)),
+            ("coverage.answerStatusesNeverSeen", listed(coverage.unseen_answer_statuses)),
+            ("coverage.answerStatusesUndocumented", listed(coverage.undocumented_answer_statuses)),
+            ("coverage.errorCodes", counted(coverage.error_codes)),
+            ("coverage.errorCodesUnknown", listed(coverage.unknown_error_codes)),
+            ("coverage.httpStatuses", counted(coverage.http_statuses)),
+            ("coverage.httpStatusesUndocumented", listed(coverage.undocumented_http_statuses)),
+            ("coverage.flows", counted(coverage.flows)),
+            ("coverage.mutatedFields", counted(coverage.mutated_fields)),
+            ("coverage.fieldsNeverMutated", listed(coverage.unmutated_fields))]
 
 
 def format_json_report(report: Report) -> str:
@@ -99,8 +139,11 @@ def _exchange(ex: Exchange) -> dict[str, Any]:
 
 def format_junit(report: Report) -> str:
     """JUnit XML: one test case per check; a failed check carries every failure with its reproduction."""
-    failed = sum(r.outcome is Outcome.FAILED for r in report.results)
-    skipped = sum(r.outcome in (Outcome.SKIPPED, Outcome.NOT_EXERCISED) for r in report.results)
+    # With --fail-on-not-exercised a check not exercised is a failure: CI must show it red, not skipped.
+    gated = (Outcome.NOT_EXERCISED,) if report.fail_on_not_exercised else ()
+    failed = sum(r.outcome is Outcome.FAILED or r.outcome in gated for r in report.results)
+    skipped = sum(r.outcome is Outcome.SKIPPED or (r.outcome is Outcome.NOT_EXERCISED and not gated)
+                  for r in report.results)
     suites = ET.Element("testsuites", name="card-callback contract suite", tests=str(len(report.results)),
                         failures=str(failed), errors="0", skipped=str(skipped), time=f"{report.duration:.3f}")
     suite = ET.SubElement(suites, "testsuite", name="card-callback contract", tests=str(len(report.results)),
@@ -110,11 +153,14 @@ def format_junit(report: Report) -> str:
     properties = [("target", report.target), ("seed", str(report.seed)), ("document.sha256", report.spec_sha256),
                   ("verdict", report.verdict.value), ("signed", str(report.signed).lower()),
                   ("strict", str(report.strict).lower()), ("deadlineSeconds", f"{report.deadline:g}"),
-                  ("notExercised", ",".join(r.check.code for r in report.not_exercised))]
+                  ("notExercised", ",".join(r.check.code for r in report.not_exercised)),
+                  ("failOnNotExercised", str(report.fail_on_not_exercised).lower()),
+                  ("document.version", report.document_version or "")]
     if report.latency is not None:
         properties += [("latency.p50Seconds", f"{report.latency.p50:.6f}"),
                        ("latency.p95Seconds", f"{report.latency.p95:.6f}"),
                        ("latency.maxSeconds", f"{report.latency.max:.6f}")]
+    properties += _coverage_properties(report.coverage)
     for name, value in properties:
         ET.SubElement(props, "property", name=name, value=value)
     for result in report.results:
@@ -128,6 +174,9 @@ def format_junit(report: Report) -> str:
             element.text = _clean("".join(format_failure(f) for f in defects))
         elif result.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", message=result.reason or "skipped")
+        elif result.outcome is Outcome.NOT_EXERCISED and gated:
+            ET.SubElement(case, "failure", type="not-exercised",
+                          message=f"not exercised (--fail-on-not-exercised): {result.reason or ''}".rstrip(": "))
         elif result.outcome is Outcome.NOT_EXERCISED:
             # JUnit has no such outcome; a skip that says so keeps it from counting as a pass.
             ET.SubElement(case, "skipped", message=f"not exercised: {result.reason or ''}".rstrip(": "))

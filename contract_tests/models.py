@@ -192,6 +192,11 @@ class Coverage:
         return tuple(c for c, _ in self.error_codes if c not in self.catalogue_codes)
 
     @property
+    def unseen_error_codes(self) -> tuple[str, ...]:
+        seen = {code for code, _ in self.error_codes}
+        return tuple(c for c in self.catalogue_codes if c not in seen)
+
+    @property
     def undocumented_http_statuses(self) -> tuple[int, ...]:
         return tuple(s for s, _ in self.http_statuses if s not in self.documented_http_statuses)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import unicodedata
 
+from contract_tests.coverage import FLOW_TITLES
 from contract_tests.events import (
     CheckFinished,
     Event,
@@ -14,7 +15,7 @@ from contract_tests.events import (
     RunStarted,
     SendingStopped,
 )
-from contract_tests.models import Exchange, Failure, Outcome, Outgoing, Report, Severity, Verdict
+from contract_tests.models import Coverage, Exchange, Failure, Outcome, Outgoing, Report, Severity, Verdict
 
 PROGRESS_WIDTH = 50
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -128,10 +129,37 @@ def format_report_tail(report: Report) -> str:
             f"latency   p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  max {_ms(lat.max)}  "
             f"(deadline {report.deadline:g} s, {lat.count} answers)\n"
         )
+    parts.append(format_coverage(report.coverage))
     for note in report.notes:
         parts.append(f"note      {note}\n")
     parts.append(format_verdict(report) + "\n")
     return "".join(parts)
+
+
+def format_coverage(coverage: Coverage) -> str:
+    """What the run reached, a line each: what the PSP answered, which flows ran, which fields were broken."""
+    def counted(items: tuple[tuple[object, int], ...]) -> str:
+        return ", ".join(f"{name} ({count})" for name, count in items) or "none"
+
+    def also(text: str, label: str, names: tuple[object, ...]) -> str:
+        return f"{text}; {label}: {', '.join(map(str, names))}" if names else text
+
+    statuses = also(counted(coverage.answer_statuses), "never answered", coverage.unseen_answer_statuses)
+    statuses = also(statuses, "not in the document", coverage.undocumented_answer_statuses)
+    codes = also(counted(coverage.error_codes), "not in the catalogue", coverage.unknown_error_codes)
+    http = also(counted(coverage.http_statuses), "not documented", coverage.undocumented_http_statuses)
+    http = also(http, "documented, never used", coverage.unused_http_statuses)
+    flows = counted(tuple((FLOW_TITLES.get(name, name), count) for name, count in coverage.flows))
+    broken = len(coverage.request_fields) - len(coverage.unmutated_fields)
+    fields = also(f"{broken} of {len(coverage.request_fields)} request fields broken by invalid callbacks",
+                  "never", coverage.unmutated_fields)
+    return printable(
+        f"coverage  answer statuses  {statuses}\n"
+        f"          error codes      {codes}\n"
+        f"          HTTP statuses    {http}\n"
+        f"          flows            {flows}\n"
+        f"          fields           {fields}\n"
+    )
 
 
 def format_verdict(report: Report) -> str:
@@ -140,11 +168,13 @@ def format_verdict(report: Report) -> str:
     if report.verdict is Verdict.CONFORMS:
         head = "RESULT: conforms" + (f" (warnings: {', '.join(warned)})" if warned else "")
     elif report.verdict is Verdict.DEFECTS:
-        head = f"RESULT: defects found ({', '.join(failed)})"
+        gated = [r.check.code for r in report.not_exercised] if report.fail_on_not_exercised else []
+        found = failed + ([f"not exercised with --fail-on-not-exercised: {', '.join(gated)}"] if gated else [])
+        head = f"RESULT: defects found ({'; '.join(found) if gated else ', '.join(failed)})"
     else:
         judged = any(r.judged for r in report.results)
         head = f"RESULT: could not test ({'stopped before the end: see the note' if judged else 'nothing was judged'})"
-    if report.not_exercised and report.verdict is not Verdict.UNTESTED:
+    if report.not_exercised and report.verdict is not Verdict.UNTESTED and not report.fail_on_not_exercised:
         head += f"; not exercised: {', '.join(r.check.code for r in report.not_exercised)}"
     return f"{head}; {report.requests} requests in {report.duration:.1f} s; seed {report.seed}"
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract_tests.catalogue import CHECKS
+from contract_tests.charts import LOG_FLOOR, LogScale, tick_label
 from contract_tests.load.judging import Conclusion
 from contract_tests.load.settings import LoadSettings
 from contract_tests.load.source import MAX_WAITING_FOLLOW_UPS, TEST_CARD_SHARE
@@ -223,12 +224,6 @@ def format_json(report: LoadReport) -> str:
 
 
 _W, _H, _PAD = 760, 300, 50
-_LOG_FLOOR = 0.001  # 1 ms, the bottom of the chart's log scale
-
-
-def _tick(seconds: float) -> str:
-    return f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
-
 
 def _chart(report: LoadReport) -> str:
     """Latency percentiles per second against the deadline, as inline SVG (the report needs no network)."""
@@ -240,19 +235,15 @@ def _chart(report: LoadReport) -> str:
         return _PAD + (_W - 2 * _PAD) * offset / span
 
     # A log scale: answers in milliseconds and a deadline in tens of seconds must both be readable.
-    floor = _LOG_FLOOR
-    span_log = math.log10(top / floor)
-
-    def y(value: float) -> float:
-        return _H - _PAD - (_H - 2 * _PAD) * math.log10(max(value, floor) / floor) / span_log
+    scale = LogScale(LOG_FLOOR, top, _H - _PAD, _PAD)
+    y, decades = scale.at, scale.decades()
 
     def line(name: str, values: list[tuple[int, float]], color: str) -> str:
         points = " ".join(f"{x(o):.1f},{y(v):.1f}" for o, v in values)
         return f'<polyline class="series" data-series="{name}" fill="none" stroke="{color}" points="{points}"/>'
 
     dy = y(report.deadline)
-    decades = [floor * 10**i for i in range(int(span_log) + 1)]
-    ticks = "".join(f'<text x="{_PAD - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_tick(v)}</text>'
+    ticks = "".join(f'<text x="{_PAD - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{tick_label(v)}</text>'
                     f'<rect x="{_PAD}" y="{y(v):.1f}" width="{_W - 2 * _PAD}" height="1" fill="#eee"/>'
                     for v in decades)
     step = max(1, math.ceil(span / 5))  # whole seconds, at most six labels
