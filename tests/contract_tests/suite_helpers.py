@@ -38,10 +38,11 @@ def run_suite(
     strict: bool = False,
     test_cards: CardTriggers = DEFAULT_CARDS,
     auth: AuthHeader | None = None,
+    fail_on_not_exercised: bool = False,
 ) -> tuple[Report, list[Event]]:
     settings = Settings(url=url, contract=contract, spec_sha256=document_sha256(contract.source.encode()),
                         seed=seed, deadline=deadline, max_examples=max_examples, strict=strict, secret=secret,
-                        test_cards=test_cards, auth=auth)
+                        test_cards=test_cards, auth=auth, fail_on_not_exercised=fail_on_not_exercised)
     events = list(run(settings, transport))
     last = events[-1]
     assert isinstance(last, RunFinished)

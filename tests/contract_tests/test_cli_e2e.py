@@ -63,6 +63,22 @@ def test_test_cards_without_a_soft_decline_leave_the_second_callback_not_exercis
     assert result.startswith("RESULT: conforms") and "not exercised: CC009" in result
 
 
+def test_fail_on_not_exercised_makes_a_flow_never_reached_exit_1_in_every_report(tmp_path: Path) -> None:
+    cards = write(tmp_path / "cards.yaml", "cards:\n  - last4: '0051'\n    status: FAIL\n")
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
+    with serve(make_psp()) as base:
+        done = card_callback(base + PATH, "--max-examples", "5", "--test-cards", str(cards), "--fail-on-not-exercised",
+                             "--junit-xml", str(junit), "--json-report", str(report))
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT:"))
+    assert result.startswith("RESULT: defects found (not exercised with --fail-on-not-exercised: CC009);")
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert (data["verdict"], data["exitCode"], data["notExercised"]) == ("defects", 1, ["CC009"])
+    assert data["coverage"]["flows"]["secondCallbacks"] == 0 and data["coverage"]["flows"]["retriesSameCard"] >= 1
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+
+
 def test_a_bad_test_card_file_is_refused_up_front(tmp_path: Path) -> None:
     cards = write(tmp_path / "cards.yaml", "cards:\n  - last4: 0051\n    status: FAIL\n")
     done = card_callback("http://127.0.0.1:9/cb", "--test-cards", str(cards))

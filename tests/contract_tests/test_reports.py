@@ -58,6 +58,8 @@ def test_terminal_output_scrubbed(contract: Contract) -> None:
     assert "CC001 defect: valid callback answer does not match the response schema (status 'SOFT_DECLINE')" in failure
     assert "softDeclineRedirectUrl' is a required property" in failure
     assert "  reproduce curl -sS -i -X POST" in failure
+    assert any(line.startswith("coverage  answer statuses  ") and "SOFT_DECLINE (" in line for line in lines)
+    assert any(line.startswith("          flows            second callbacks (") for line in lines)
     assert lines[-1].startswith("RESULT: defects found (CC001);") and lines[-1].endswith("seed 9")
 
 
@@ -66,8 +68,22 @@ def test_json_report_matches_the_documented_format(contract: Contract) -> None:
     assert isinstance(finished, RunFinished)
     data = json.loads(format_json_report(finished.report))
     assert set(data) == {"format", "verdict", "exitCode", "target", "document", "seed", "options", "startedAt",
-                         "durationSeconds", "requests", "latency", "notes", "notExercised", "checks", "failures"}
+                         "durationSeconds", "requests", "latency", "notes", "notExercised", "coverage", "checks",
+                         "failures"}
     assert data["notExercised"] == []
+    assert data["document"]["version"] == "1"
+    coverage = data["coverage"]
+    assert set(coverage) == {"answerStatuses", "errorCodes", "httpStatuses", "flows", "mutatedFields"}
+    statuses = coverage["answerStatuses"]
+    assert set(statuses) == {"seen", "documented", "neverSeen", "undocumented"}
+    assert statuses["documented"] == list(contract.statuses)
+    assert "RESERVE" in statuses["seen"] and statuses["undocumented"] == []
+    assert set(statuses["seen"]) | set(statuses["neverSeen"]) == set(statuses["documented"])
+    assert coverage["httpStatuses"]["seen"]["500"] >= 1 and 500 not in coverage["httpStatuses"]["undocumented"]
+    assert sum(coverage["httpStatuses"]["seen"].values()) == data["requests"]
+    assert set(coverage["flows"]) == {"secondCallbacks", "retriesSameCard", "retriesOtherCard", "concurrentCopies",
+                                      "repeats"}
+    assert coverage["mutatedFields"]["neverMutated"] == []
     assert data["format"] == "card-callback-report/1"
     assert (data["verdict"], data["exitCode"]) == ("defects", 1)
     failure = data["failures"][0]
@@ -89,6 +105,11 @@ def test_junit_has_a_test_case_per_check_and_survives_control_characters(contrac
     assert "curl" in (failure.text or "")
     skipped = [c.get("name", "")[:5] for c in cases if c.find("skipped") is not None]
     assert skipped == ["CC006", "CC008", "CC013"]  # no secret, no auth header slot
+    properties = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert properties["failOnNotExercised"] == "false" and properties["document.version"] == "1"
+    assert "RESERVE=" in properties["coverage.answerStatuses"]
+    assert "500=" in properties["coverage.httpStatuses"] and properties["coverage.fieldsNeverMutated"] == ""
+    assert properties["coverage.flows"].startswith("secondCallbacks=")
 
 
 def test_curl_quotes_any_body_and_drops_curls_own_content_type() -> None:
