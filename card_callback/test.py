@@ -15,6 +15,7 @@ from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.spec import Contract, bundled_spec_path
+from card_callback.common import html_option
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RunFinished
 from contract_tests.files import format_json_report, format_junit
@@ -69,8 +70,7 @@ def _fail(message: str) -> NoReturn:
               help="Write a JUnit XML report (a test case per check).")
 @click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write the JSON report (docs/report-format.md).")
-@click.option("--html", "html_report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write a self-contained HTML page (opens offline; each finding with its curl and replay lines).")
+@html_option()
 @click.option("--fail-on-not-exercised", is_flag=True,
               help="Exit 1 when a check could not be exercised (e.g. no SOFT_DECLINE to follow): for CI gates that "
                    "must prove every flow ran.")
@@ -107,11 +107,11 @@ def run_suite(
     hmac_secret_file: Path | None,
     test_cards: Path | None,
     auth_header_file: Path | None = None,
-    html_report: Path | None = None,
+    html_path: Path | None = None,
     fail_on_not_exercised: bool = False,
 ) -> Report:
     path = spec_path or bundled_spec_path()
-    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report), ("--html", html_report)):
+    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
         if target is not None and not target.parent.is_dir():
             _fail(f"{option}: the directory {target.parent} does not exist")
     try:
@@ -132,9 +132,9 @@ def run_suite(
         handlers.append(FileHandler(junit_xml, format_junit))
     if json_report is not None:
         handlers.append(FileHandler(json_report, format_json_report))
-    if html_report is not None:
+    if html_path is not None:
         replayed = None if json_report is None else str(json_report)
-        handlers.append(FileHandler(html_report, lambda report: format_html(report, replayed)))
+        handlers.append(FileHandler(html_path, lambda report: format_html(report, replayed)))
     report: Report | None = None
     try:
         with http_transport() as transport:
