@@ -138,6 +138,9 @@ def format_report_tail(report: Report) -> str:
 
 def format_coverage(coverage: Coverage) -> str:
     """What the run reached, a line each: what the PSP answered, which flows ran, which fields were broken."""
+    if not coverage.http_statuses:
+        return "coverage  nothing: no request was answered\n"
+
     def counted(items: tuple[tuple[object, int], ...]) -> str:
         return ", ".join(f"{name} ({count})" for name, count in items) or "none"
 
@@ -151,8 +154,10 @@ def format_coverage(coverage: Coverage) -> str:
     http = also(http, "documented, never used", coverage.unused_http_statuses)
     flows = counted(tuple((FLOW_TITLES.get(name, name), count) for name, count in coverage.flows))
     broken = len(coverage.request_fields) - len(coverage.unmutated_fields)
+    never = coverage.unmutated_fields
+    shown = never if len(never) <= 6 else (*never[:5], f"and {len(never) - 5} more")
     fields = also(f"{broken} of {len(coverage.request_fields)} request fields broken by invalid callbacks",
-                  "never", coverage.unmutated_fields)
+                  "never", shown)
     return printable(
         f"coverage  answer statuses  {statuses}\n"
         f"          error codes      {codes}\n"

@@ -13,7 +13,7 @@ from callback_core.spec import Contract
 from contract_tests.cards import CardTrigger, CardTriggers
 from contract_tests.coverage import CoverageCounter, Flow, mutated_field, request_fields
 from contract_tests.files import format_json_report, format_junit
-from contract_tests.models import Answer, Exchange, Outcome, Outgoing, Probe, Role, Verdict
+from contract_tests.models import Answer, Coverage, Exchange, Outcome, Outgoing, Probe, Role, Verdict
 from contract_tests.terminal import format_coverage, format_verdict
 from contract_tests.transport import asgi_transport
 
@@ -131,3 +131,11 @@ def test_fail_on_not_exercised_turns_a_flow_never_reached_into_a_defect(contract
     case = next(c for c in suite.iter("testcase") if c.get("name", "").startswith("CC009"))
     failure = case.find("failure")
     assert failure is not None and failure.get("type") == "not-exercised"
+
+
+def test_the_terminal_keeps_coverage_short() -> None:
+    assert format_coverage(Coverage()) == "coverage  nothing: no request was answered\n"
+    many = Coverage(http_statuses=((400, 9),), request_fields=tuple(f"f{n}" for n in range(9)),
+                    mutated_fields=(("f0", 9),))
+    assert "1 of 9 request fields broken by invalid callbacks; never: f1, f2, f3, f4, f5, and 3 more" in (
+        format_coverage(many))
