@@ -17,7 +17,9 @@ class SpecError(CardCallbackError):
         self.pointer = pointer
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
+        # The place in the document, so that one line says what to fix and where.
+        where = f" (at {self.pointer})" if self.pointer not in ("", "#") else ""
+        return f"{self.source}: {self.reason}{where}"
 
 
 class SecretError(CardCallbackError):

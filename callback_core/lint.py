@@ -141,11 +141,11 @@ def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     codes = [entry.code for entry in contract.error_codes]
     if not codes:
         yield Problem(f"{op}/x-error-codes/codes", "the error-code catalogue is empty")
-    for code in sorted({c for c in codes if codes.count(c) > 1}):
+    for code in sorted({c for c in codes if codes.count(c) > 1}, key=str):
         yield Problem(f"{op}/x-error-codes/codes", f"error code {code!r} is listed more than once")
     for name, example in contract.response_examples().items():
         fail_code = example.get("errorCode") if isinstance(example, Mapping) else None
-        if fail_code is not None and contract.error_code(str(fail_code)) is None:
+        if fail_code is not None and contract.error_code(fail_code) is None:
             yield Problem(
                 f"{op}/responses/200/content/application~1json/examples/{name}",
                 f"errorCode {fail_code!r} is not in x-error-codes",
@@ -223,7 +223,7 @@ def lint_payload(contract: Contract, name: str, raw: bytes) -> list[Problem]:
         problems.append(Problem(where, _short(error)))
     if name.startswith("response-") and isinstance(body, Mapping) and "errorCode" in body:
         code = body["errorCode"]
-        if isinstance(code, str) and contract.error_code(code) is None:
+        if isinstance(code, str | int) and contract.error_code(code) is None:
             problems.append(Problem("#/errorCode", f"errorCode {code!r} is not in x-error-codes"))
     return problems
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +18,20 @@ from callback_core.schemas import SchemaValidator, schema_validator
 
 DEADLINE_EXTENSION = "x-response-deadline-seconds"
 ERROR_CODES_EXTENSION = "x-error-codes"
+# On a catalogue entry: the meaning it carries, so that tools pick a code by meaning, never by its number.
+OUTCOME_EXTENSION = "x-outcome"
+INSUFFICIENT_FUNDS = "insufficient-funds"
+STOLEN_CARD = "stolen-card"
+ISSUER_UNAVAILABLE = "issuer-unavailable"
+THREE_DS_FAILED = "three-ds-failed"
+# Every meaning an entry may declare (documented in docs/spec-review.md); a value outside it is a typo
+# that would silently send a tool back to picking by retryability, so it is refused.
+OUTCOMES = (
+    INSUFFICIENT_FUNDS, STOLEN_CARD, ISSUER_UNAVAILABLE, THREE_DS_FAILED,
+    "refused-by-issuer", "do-not-honour", "expired-card", "suspected-fraud", "invalid-request", "internal-error",
+)
+# The JSON types an errorCode schema may declare, and the Python types of the codes they admit.
+_CODE_TYPES: Mapping[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int,)}
 HMAC_EXTENSION = "x-hmac-signing"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -54,11 +69,18 @@ def read_document(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ErrorCode:
-    """One entry of the FAIL error-code catalogue."""
+    """One entry of the FAIL error-code catalogue; `code` has the type the answer's errorCode schema gives it,
+    and `outcome` is the meaning the entry declares (`x-outcome`), if any."""
 
-    code: str
+    code: str | int
     meaning: str
     retryable: bool
+    outcome: str | None = None
+
+
+def format_code(code: object) -> str:
+    """A code as JSON writes it, so that "51" (a string) and 51 (an integer) read differently."""
+    return json.dumps(code, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +128,7 @@ class Contract:
             )
         codes, provisional = _error_codes(operation.get(ERROR_CODES_EXTENSION), source, op)
         _check_declared_roles(operation.get(fields.ROLES_EXTENSION), source, op)
-        return cls(
+        contract = cls(
             document=document,
             source=source,
             path=path,
@@ -117,13 +139,39 @@ class Contract:
             error_codes_provisional=provisional,
             hmac=_hmac_scheme(operation.get(HMAC_EXTENSION), source, op),
         )
+        _check_code_types(contract, op)
+        return contract
 
     @property
     def operation(self) -> Mapping[str, Any]:
         return self.document["paths"][self.path][self.method.lower()]  # type: ignore[no-any-return]
 
-    def error_code(self, code: str) -> ErrorCode | None:
-        return next((entry for entry in self.error_codes if entry.code == code), None)
+    def error_code(self, code: object) -> ErrorCode | None:
+        """The catalogue entry of an answer's code, compared as typed values: "300" is not code 300."""
+        return next((entry for entry in self.error_codes
+                     if type(entry.code) is type(code) and entry.code == code), None)
+
+    def error_code_for(self, outcome: str) -> ErrorCode | None:
+        """The first entry declaring `outcome` (one of OUTCOMES) in its `x-outcome`."""
+        return next((entry for entry in self.error_codes if entry.outcome == outcome), None)
+
+    @cached_property
+    def error_code_types(self) -> tuple[str, ...]:
+        """The JSON types the answer's errorCode schema declares (found through the `errorCode` role);
+        empty when it declares none the catalogue could be held to."""
+        role = self.response_role(fields.ERROR_CODE)
+        if role is None:
+            return ()
+        found: list[str] = []
+        for prop in self.response_properties:
+            declared = prop.schema.get("type") if prop.pointer == role.pointer else None
+            if declared is None:
+                continue
+            if not isinstance(declared, str) or declared not in _CODE_TYPES:
+                return ()  # a type no code of ours can have (or a list of them): nothing to hold codes to
+            if declared not in found:
+                found.append(declared)
+        return tuple(found)
 
     def resolve(self, node: Any) -> Any:
         """Follow local `$ref`s until a node that is not a reference."""
@@ -312,17 +360,39 @@ def _error_codes(raw: Any, source: str, op: str) -> tuple[tuple[ErrorCode, ...],
         raise SpecError(source, f"{ERROR_CODES_EXTENSION} must be a mapping with a list of codes", where)
     codes = []
     for index, entry in enumerate(raw["codes"]):
+        at = f"{where}/codes/{index}"
+        code = entry.get("code") if isinstance(entry, Mapping) else None
         if not (
             isinstance(entry, Mapping)
-            and isinstance(entry.get("code"), str)
+            and isinstance(code, str | int) and not isinstance(code, bool)
             and isinstance(entry.get("meaning"), str)
             and isinstance(entry.get("retryable"), bool)
         ):
-            raise SpecError(
-                source, "needs code (string), meaning (string), retryable (boolean)", f"{where}/codes/{index}"
-            )
-        codes.append(ErrorCode(entry["code"], entry["meaning"], entry["retryable"]))
+            raise SpecError(source, "needs code (a string or an integer, as errorCode is typed), meaning (string), "
+                            "retryable (boolean)", at)
+        outcome = entry.get(OUTCOME_EXTENSION)
+        if outcome is not None and outcome not in OUTCOMES:
+            raise SpecError(source, f"{OUTCOME_EXTENSION} {outcome!r} is not one of {', '.join(OUTCOMES)}",
+                            f"{at}/{OUTCOME_EXTENSION}")
+        codes.append(ErrorCode(code, entry["meaning"], entry["retryable"], outcome))
     return tuple(codes), bool(raw.get("provisional", False))
+
+
+def _check_code_types(contract: Contract, op: str) -> None:
+    """Every code of the catalogue has a type the answer's errorCode schema admits: an answer carrying it must
+    pass the schema, and a PSP's answer is looked up by its typed value."""
+    types = contract.error_code_types
+    if not types:
+        return
+    admitted = tuple(t for name in types for t in _CODE_TYPES[name])
+    for index, entry in enumerate(contract.error_codes):
+        if not isinstance(entry.code, admitted):
+            at = f"{op}/{ERROR_CODES_EXTENSION}/codes/{index}/code"
+            role = contract.response_role(fields.ERROR_CODE)
+            field_name = role.pointer if role is not None else fields.ERROR_CODE
+            kind = "a string" if isinstance(entry.code, str) else "an integer"
+            raise SpecError(contract.source, f"{ERROR_CODES_EXTENSION} code {format_code(entry.code)} is {kind}, "
+                            f"but the answer's {field_name} is typed {' or '.join(types)}", at)
 
 
 def _check_declared_roles(raw: Any, source: str, op: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from callback_core.spec import ERROR_CODES_EXTENSION
+from callback_core.spec import ERROR_CODES_EXTENSION, format_code
 from contract_diff.compare import Comparison
 from contract_diff.model import Breaks, Finding, Level, Rule
 from contract_diff.rules.common import finding
@@ -26,4 +26,4 @@ def check(c: Comparison) -> Iterator[Finding]:
     new = {e.code for e in c.new.error_codes}
     for entry in c.old.error_codes:
         if entry.code not in new:
-            yield finding(RULE, c.location(ERROR_CODES_EXTENSION, old=True), code=entry.code)
+            yield finding(RULE, c.location(ERROR_CODES_EXTENSION, old=True), code=format_code(entry.code))

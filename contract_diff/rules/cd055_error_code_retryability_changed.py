@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from callback_core.spec import ERROR_CODES_EXTENSION
+from callback_core.spec import ERROR_CODES_EXTENSION, format_code
 from contract_diff.compare import Comparison
 from contract_diff.model import Breaks, Finding, Level, Rule
 from contract_diff.rules.common import finding
@@ -24,4 +24,4 @@ def check(c: Comparison) -> Iterator[Finding]:
     for entry in c.new.error_codes:
         if entry.code in old and old[entry.code] != entry.retryable:
             now = "retryable" if entry.retryable else "final (not retryable)"
-            yield finding(RULE, c.location(ERROR_CODES_EXTENSION), code=entry.code, now=now)
+            yield finding(RULE, c.location(ERROR_CODES_EXTENSION), code=format_code(entry.code), now=now)

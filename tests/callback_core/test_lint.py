@@ -70,7 +70,8 @@ def test_malformed_deadline_extension(document: dict[str, Any]) -> None:
 def test_malformed_error_code_entry(document: dict[str, Any]) -> None:
     document["paths"]["/psp-makepayment"]["post"]["x-error-codes"]["codes"][1]["retryable"] = "no"
     assert _lines(document) == [
-        f"{OP}/x-error-codes/codes/1: needs code (string), meaning (string), retryable (boolean)"
+        f"{OP}/x-error-codes/codes/1: needs code (a string or an integer, as errorCode is typed), meaning (string), "
+        "retryable (boolean)"
     ]
 
 
