@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -28,10 +29,11 @@ DEFAULT_DB = Path("card-callback-reference.sqlite3")
 
 def format_startup(
     base_url: str, callback_path: str, db: Path, signing: str | None, workers: int = 1, *,
-    document: str | None = None, auth_header: tuple[str, str] | None = None,
+    document: str | None = None, auth_header: tuple[str, str] | None = None, card_codes: Sequence[str] = (),
 ) -> str:
     """What the server says when it starts; `signing` and `auth_header` name where the secrets came from
-    (and which header carries the value), never the secrets."""
+    (and which header carries the value), never the secrets; `card_codes` which code each FAIL test card
+    answers with (picked from the document's catalogue)."""
     hmac = f"required (secret from {signing})" if signing else f"not required ({SECRET_ENV} is unset or empty)"
     shared = [f"  workers:       {workers} processes sharing the database"] if workers > 1 else []
     lines = ["card-callback reference server"]
@@ -49,6 +51,7 @@ def format_startup(
             f"  database:      {db}",
             f"  HMAC signing:  {hmac}",
             *shared,
+            *(f"  {'test cards:' if i == 0 else '':<15}{line}" for i, line in enumerate(card_codes)),
         ]
     )
 
@@ -90,6 +93,7 @@ def serve(
     """Serve the reference PSP: the card callback routed from the contract document, test cards, 3-D Secure."""
     _quiet_connexion_import()
     from reference_server import create_app
+    from reference_server.cards import format_card_codes, load_cards
 
     try:
         secret = load_secret(os.environ, hmac_secret_file)
@@ -98,6 +102,7 @@ def serve(
         settings = Settings(secret, spec_path, None if auth is None else auth.value)
         app = create_app(db_path=db, **settings.app_options())
         callback_path = contract.path
+        card_codes = format_card_codes(load_cards(contract))
     except CardCallbackError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -113,7 +118,7 @@ def serve(
     click.echo(format_startup(
         f"http://{shown_host}:{bound_port}", callback_path, db.resolve(), source, workers,
         document=str(spec_path) if spec_path else None,
-        auth_header=None if auth is None else (auth.name, auth_source),
+        auth_header=None if auth is None else (auth.name, auth_source), card_codes=card_codes,
     ))
     if workers > 1:
         # The app above opened the database and created its tables once; each worker opens its own connection.

@@ -112,7 +112,7 @@ class CallbackFields:
             _put(answer, self.network_transaction_reference.pointer, network_reference)
         return answer
 
-    def fail(self, code: str | None, message: str | None) -> dict[str, Any]:
+    def fail(self, code: str | int | None, message: str | None) -> dict[str, Any]:
         answer = _answer(self.status, "FAIL")
         _put(answer, self.error_code.pointer, code)
         _put(answer, self.error_message.pointer, message)
