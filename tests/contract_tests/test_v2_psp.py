@@ -85,3 +85,35 @@ def test_cli_test_spec_v2_with_auth_header_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output[-3000:]
     assert re.search(r"CC013 the auth header is verified \.+ PASSED", result.output)
     assert AUTH.value not in result.output and AUTH.value not in report_path.read_text(encoding="utf-8")
+
+
+def test_a_psp_answering_the_public_examples_integer_300_conforms(v2: Contract) -> None:
+    # {"status": "FAIL", "errorCode": 300, "errorMessage": "Refused by Issuer"}: the one public example of the API.
+    psp = make_v2_psp(fail_codes={"0051": 300, "0043": 300})
+    report = run_against_app(psp, URL, v2, seed=3, max_examples=6)
+    assert report.verdict is Verdict.CONFORMS, [f.title for f in report.failures]
+    assert outcomes(report)["CC010"] is Outcome.PASSED  # 300 is retryable: the user's retries were sent
+
+
+def test_a_psp_answering_string_codes_fails_cc001(v2: Contract) -> None:
+    report = run_against_app(make_v2_psp(defects=frozenset({V2Defect.STRING_ERROR_CODE})), URL, v2, seed=3,
+                             max_examples=6)
+    assert _defects(report) == {"CC001"}
+    why = [ex.answer.body.decode() for f in report.failures for ex in f.exchanges if ex.answer is not None]
+    assert any('"errorCode":"51"' in body.replace(" ", "") for body in why), why
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("defects", "exit_code"), [(frozenset(), 0), (frozenset({V2Defect.STRING_ERROR_CODE}), 1)])
+def test_cli_test_spec_v2_passes_integer_codes_and_fails_string_codes(
+    tmp_path: Path, defects: frozenset[V2Defect], exit_code: int
+) -> None:
+    v2_path = bundled_document("card-callback-v2.yaml")
+    with serve(make_v2_psp(defects=defects, fail_codes={"0051": 300})) as base:
+        result = CliRunner().invoke(main, ["test", f"{base}{PATH}", "--spec", str(v2_path), "--max-examples", "3",
+                                           "--seed", "5"], env={"CARD_CALLBACK_HMAC_SECRET": ""})
+    assert result.exit_code == exit_code, result.output[-3000:]
+    verdict = r"CC001 valid callbacks get a valid answer \.+ " + ("PASSED" if exit_code == 0 else "FAILED")
+    assert re.search(verdict, result.output), result.output[-3000:]
+    if exit_code:
+        assert re.search(r"RESULT: defects found \(CC001\)", result.output), result.output[-3000:]

@@ -26,6 +26,7 @@ INT64_MAX = 2**63 - 1
 class V2Defect(StrEnum):
     IGNORE_AUTH_HEADER = "ignore-auth-header"  # CC013
     READS_FLAT_CARD_NUMBER = "reads-flat-card-number"  # CC002: a PSP still reading the first document's shape
+    STRING_ERROR_CODE = "string-error-code"  # CC001: "51" where the revision's errorCode is an integer
 
 
 _ANY = re.compile(r".+", re.S)
@@ -101,13 +102,17 @@ def _strings(obj: dict[str, Any], fields: dict[str, re.Pattern[str]], required: 
     return None
 
 
-def _decide(last4: str, base_url: str) -> dict[str, Any]:
+# The codes of the revision's catalogue this PSP answers with: integers, as its errorCode is typed.
+FAIL_CODES = {"0051": 51, "0043": 43, "3ds": 301}
+
+
+def _decide(last4: str, base_url: str, codes: dict[str, Any]) -> dict[str, Any]:
     if last4 == "0002":
         return {"status": "CAPTURE"}
     if last4 == "0051":
-        return {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"}
+        return {"status": "FAIL", "errorCode": codes["0051"], "errorMessage": "Insufficient funds"}
     if last4 == "0043":
-        return {"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen card"}
+        return {"status": "FAIL", "errorCode": codes["0043"], "errorMessage": "Stolen card"}
     if last4 == "3000":
         return {"status": "SOFT_DECLINE", "softDeclineRedirectUrl": f"{base_url}/3ds/{uuid.uuid4().hex}"}
     return {"status": "RESERVE"}
@@ -117,8 +122,14 @@ def _problem(status: int, title: str) -> Response:
     return JSONResponse({"title": title, "status": status}, status_code=status, media_type="application/problem+json")
 
 
-def make_v2_psp(*, auth_value: str | None = None, defects: frozenset[V2Defect] = frozenset()) -> Starlette:
+def make_v2_psp(
+    *, auth_value: str | None = None, defects: frozenset[V2Defect] = frozenset(), fail_codes: dict[str, Any] | None = None
+) -> Starlette:
+    """`fail_codes` overrides FAIL_CODES by card ("0051", "0043") or "3ds" (the FAIL after 3-D Secure)."""
     answers: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    codes = {**FAIL_CODES, **(fail_codes or {})}
+    if V2Defect.STRING_ERROR_CODE in defects:
+        codes = {card: str(code) for card, code in codes.items()}
 
     async def callback(request: Request) -> Response:
         if auth_value is not None and V2Defect.IGNORE_AUTH_HEADER not in defects:
@@ -145,11 +156,11 @@ def make_v2_psp(*, auth_value: str | None = None, defects: frozenset[V2Defect] =
             if previous["status"] != "SOFT_DECLINE":
                 return _problem(409, "authorizationAttemptId already used")
             # The second callback after a soft decline: this PSP's 3-D Secure page was never completed.
-            answer = {"status": "FAIL", "errorCode": "3DS_FAILED", "errorMessage": "3-D Secure not completed"}
+            answer = {"status": "FAIL", "errorCode": codes["3ds"], "errorMessage": "3-D Secure not completed"}
             answers[attempt] = (raw, answer)
             return JSONResponse(answer)
         base = f"{request.url.scheme}://{request.headers['host']}"
-        answer = {**_decide(masked[-4:], base), "networkTransactionReference": uuid.uuid4().hex}
+        answer = {**_decide(masked[-4:], base, codes), "networkTransactionReference": uuid.uuid4().hex}
         answers[attempt] = (raw, answer)
         return JSONResponse(answer)
 
