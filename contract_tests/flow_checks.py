@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from callback_core import fields
 from callback_core.schemas import validator_for
-from callback_core.spec import Contract
+from callback_core.spec import Contract, format_code
 from contract_tests.checks import Context, Finding, answer_value, judged_by_others
 from contract_tests.models import Answer, Check, Exchange, Role, Severity
 
@@ -81,10 +81,11 @@ def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[F
         judged += 1
         retries.setdefault(id(first), []).append(ex)
         code = _error_code(first, ctx.contract)
-        listed = ctx.contract.error_code(code) is not None
+        listed = code is not None and ctx.contract.error_code(code) is not None
         # A code the catalogue does not list: the app offers the retry, but the PSP may have meant it final.
         severity = Severity.DEFECT if listed or ctx.strict else Severity.WARNING
-        why = "" if listed else f" (error code {code} is not in x-error-codes; the app treats it as retryable)"
+        shown = "(none)" if code is None else format_code(code)
+        why = "" if listed else f" (error code {shown} is not in x-error-codes; the app treats it as retryable)"
         card = SAME_CARD if SAME_CARD in ex.probe.label else OTHER_CARD
         if ex.answer.status != 200:  # a 200 whose body is broken is CC001's
             findings.append(Finding(f"a user's retry after FAIL with {card} was answered {ex.answer.status}, not "
@@ -192,9 +193,10 @@ def _contains(text: str, value: str) -> bool:
                for form in forms)
 
 
-def _error_code(first: Exchange, contract: Contract) -> str:
+def _error_code(first: Exchange, contract: Contract) -> str | int | None:
+    # Typed as answered: "300" is not code 300 of an integer catalogue.
     code = answer_value(first.answer, contract, fields.ERROR_CODE) if first.answer is not None else None
-    return str(code) if isinstance(code, str | int) and not isinstance(code, bool) else "(none)"
+    return code if isinstance(code, str | int) and not isinstance(code, bool) else None
 
 
 def _snippet(body: bytes, limit: int = 300) -> str:

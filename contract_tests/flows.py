@@ -65,7 +65,7 @@ class Flows:
     def _retryable(self, code: Any) -> bool:
         # The app offers a retry unless the catalogue calls the code non-retryable; a code it does not list
         # is retried too (docs/report-format.md: a refusal then only warns unless --strict).
-        entry = self.contract.error_code(str(code)) if isinstance(code, str | int) else None
+        entry = self.contract.error_code(code) if isinstance(code, str | int) else None
         return entry is None or entry.retryable
 
     def _second_callback(self, first: Exchange, body: dict[str, Any]) -> Probe:

@@ -48,7 +48,7 @@ class Verdict:
     retryable: bool
     user_message: str
     detail: str
-    error_code: str | None = None
+    error_code: str | int | None = None
     soft_decline_url: str | None = None
 
 
@@ -87,7 +87,9 @@ def _by_status(body: dict[str, Any], contract: Contract) -> Verdict:
         done = "reserved" if status == Outcome.RESERVE else "captured"
         return Verdict(Outcome(status), False, "Payment approved", f"the payment was {done}")
     if status == Outcome.FAIL:
-        code = text(fields.ERROR_CODE)
+        # Typed as answered (the schema has admitted it): an integer catalogue's 300 is looked up as 300.
+        raw = contract.response_value(body, fields.ERROR_CODE)
+        code = raw if isinstance(raw, str | int) and not isinstance(raw, bool) else text(fields.ERROR_CODE)
         entry = contract.error_code(code)
         if entry is None:
             # The catalogue is provisional: an unknown code cannot be non-retryable in it.

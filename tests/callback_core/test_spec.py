@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -160,3 +161,79 @@ def test_is_valid_request_agrees_with_request_errors(contract: Contract, token_c
         broken = {**token_callback, field: value}
         assert not contract.is_valid_request(broken)
         assert contract.request_errors(broken)
+
+
+OP = "#/paths/~1psp-makepayment/post"
+
+
+def _codes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return document["paths"]["/psp-makepayment"]["post"]["x-error-codes"]["codes"]  # type: ignore[no-any-return]
+
+
+def test_v2_codes_are_integers_and_looked_up_as_typed() -> None:
+    from callback_core.spec import bundled_document
+
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    assert v2.error_code_types == ("integer",)
+    refused = v2.error_code(300)
+    assert refused is not None and refused.retryable is True and refused.outcome == "refused-by-issuer"
+    # An answer's "300" is not code 300 (the schema refuses it too); nor is True code 1.
+    assert v2.error_code("300") is None and v2.error_code(True) is None
+    assert all(type(entry.code) is int for entry in v2.error_codes)
+    funds = v2.error_code_for("insufficient-funds")
+    assert funds is not None and funds.code == 51
+
+
+def test_v1_keeps_string_codes_with_their_meanings(contract: Contract) -> None:
+    assert contract.error_code_types == ("string",)
+    assert contract.error_code(51) is None
+    assert {entry.outcome: entry.code for entry in contract.error_codes if entry.outcome in (
+        "insufficient-funds", "stolen-card", "issuer-unavailable", "three-ds-failed")} == {
+        "insufficient-funds": "51", "stolen-card": "43", "issuer-unavailable": "91", "three-ds-failed": "3DS_FAILED"}
+
+
+def test_a_code_of_another_type_than_error_code_is_one_error_naming_its_place(document: dict[str, Any]) -> None:
+    _codes(document)[1]["code"] = 43
+    with pytest.raises(SpecError) as raised:
+        Contract.from_dict(document, source="draft.yaml")
+    assert str(raised.value) == (
+        "draft.yaml: x-error-codes code 43 is an integer, but the answer's /errorCode is typed string "
+        f"(at {OP}/x-error-codes/codes/1/code)"
+    )
+    assert raised.value.pointer == f"{OP}/x-error-codes/codes/1/code"
+
+
+def test_the_error_code_type_is_found_through_its_role_not_its_name(document: dict[str, Any]) -> None:
+    # The answer calls it `reason`; the role says so, and the catalogue is held to that field's type.
+    fail = document["components"]["schemas"]["FailResponse"]
+    fail["properties"]["reason"] = {**fail["properties"].pop("errorCode"), "type": "integer"}
+    fail["required"] = [name if name != "errorCode" else "reason" for name in fail["required"]]
+    document["paths"]["/psp-makepayment"]["post"]["x-field-roles"]["response"]["errorCode"] = "/reason"
+    with pytest.raises(SpecError, match=r'code "05" is a string, but the answer\'s /reason is typed integer'):
+        Contract.from_dict(document)
+    for index, entry in enumerate(_codes(document)):
+        entry["code"] = 100 + index
+    assert Contract.from_dict(document).error_code(100) is not None
+
+
+def test_an_untyped_error_code_admits_string_and_integer_codes(document: dict[str, Any]) -> None:
+    del document["components"]["schemas"]["FailResponse"]["properties"]["errorCode"]["type"]
+    _codes(document)[0]["code"] = 300
+    contract = Contract.from_dict(document)
+    assert contract.error_code_types == ()
+    assert contract.error_code(300) is not None and contract.error_code("51") is not None
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"code": True}, "needs code (a string or an integer"),
+    ({"code": 1.5}, "needs code (a string or an integer"),
+    ({"x-outcome": "stolen"}, "x-outcome 'stolen' is not one of insufficient-funds, stolen-card"),
+])
+def test_a_malformed_entry_is_one_error_naming_its_place(
+    document: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    _codes(document)[2].update(change)
+    with pytest.raises(SpecError, match=re.escape(message)) as raised:
+        Contract.from_dict(document)
+    assert raised.value.pointer.startswith(f"{OP}/x-error-codes/codes/2")
+    assert str(raised.value).count("\n") == 0

@@ -120,3 +120,17 @@ def test_a_body_of_the_other_revision_is_masked_too(document: Path, other: str) 
     for value in (token["number"], token["cryptogram"]):
         assert value not in result.stderr and value not in result.stdout
     assert token["number"][-4:] in result.stdout
+
+
+@pytest.mark.parametrize(("last4", "error_code", "retryable"), [("0051", 51, True), ("0043", 43, False)])
+def test_a_fail_carries_an_integer_code_of_the_revisions_catalogue(
+    v2_reference: str, auth_file: Path, last4: str, error_code: int, retryable: bool
+) -> None:
+    code, report = run_json(v2_reference, "--spec", str(V2), "--card-last4", last4,
+                            "--auth-header-file", str(auth_file))
+    assert code == 0, report
+    attempt = report["attempts"][0]
+    assert (report["outcome"], report["retryable"]) == ("FAIL", retryable)
+    # Judged by its typed value: 51 is the catalogue's integer code, not "51".
+    assert attempt["errorCode"] == error_code and type(attempt["errorCode"]) is int
+    assert f"errorCode {error_code}: " in attempt["detail"]

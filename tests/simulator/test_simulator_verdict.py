@@ -77,3 +77,18 @@ def test_deadline_override(contract: Contract) -> None:
     answer = _answer({"status": "RESERVE"}, elapsed_ms=600)
     assert classify(answer, contract).outcome is Outcome.RESERVE
     assert classify(answer, contract, deadline_seconds=0.5).outcome is Outcome.TIMEOUT
+
+
+def test_v2_integer_codes_are_judged_by_their_typed_value() -> None:
+    from callback_core.spec import bundled_document
+
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    refused = classify(_answer({"status": "FAIL", "errorCode": 300, "errorMessage": "Refused by Issuer"}), v2)
+    assert (refused.outcome, refused.retryable, refused.error_code) == (Outcome.FAIL, True, 300)
+    assert "errorCode 300: Refused by issuer" in refused.detail
+    stolen = classify(_answer({"status": "FAIL", "errorCode": 43, "errorMessage": "Stolen"}), v2)
+    assert (stolen.outcome, stolen.retryable) == (Outcome.FAIL, False)
+    # A string where the revision types an integer is not a valid answer: final, and says why.
+    text = classify(_answer({"status": "FAIL", "errorCode": "300", "errorMessage": "Refused by Issuer"}), v2)
+    assert (text.outcome, text.retryable) == (Outcome.ERROR, False)
+    assert "'300' is not of type 'integer'" in text.detail
