@@ -84,8 +84,9 @@ def create_app(
     - `now`: the clock for HMAC dates and stored timestamps (default: UTC wall clock).
     - Slow issuer (test card 0091): the server waits `answer_budget(deadline)` seconds, i.e. the
       document's `x-response-deadline-seconds` minus a margin of 25 % (at most 5 s), then answers
-      FAIL "91". The simulated issuer answers after `issuer_delay_seconds` (default: the deadline
-      plus the margin, always too late), and that late outcome is recorded for patching. Tests pass a
+      FAIL with the catalogue's issuer-unavailable code ("91" in the shipped documents). The simulated
+      issuer answers after `issuer_delay_seconds` (default: the deadline plus the margin, always too
+      late), and that late outcome is recorded for patching. Tests pass a
       copy of the document with a small deadline (1 s answers after 0.75 s) and a small delay.
     - `max_body_bytes`: larger callbacks get 413 without being read further.
     - `auth_header_value`: when set, every callback must carry it in the header the document's

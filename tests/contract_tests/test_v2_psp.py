@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from suite_helpers import failed_codes, outcomes, run_against_app, serve
 from v2_psp import PATH, V2Defect, make_v2_psp
 
 from callback_core.auth_header import AuthHeader
-from callback_core.spec import Contract, bundled_document
+from callback_core.spec import Contract, bundled_document, read_document
 from card_callback.cli import main
 from contract_tests.models import Outcome, Report, Severity, Verdict
 from reference_server.app import create_app
@@ -117,3 +118,25 @@ def test_cli_test_spec_v2_passes_integer_codes_and_fails_string_codes(
     assert re.search(verdict, result.output), result.output[-3000:]
     if exit_code:
         assert re.search(r"RESULT: defects found \(CC001\)", result.output), result.output[-3000:]
+
+
+def test_the_reference_on_a_catalogue_of_other_integer_codes_conforms(tmp_path: Path) -> None:
+    # Codes this project never shipped and no x-outcome: the server picks its cards' codes by retryability,
+    # and the suite judges its answers, the retries after a retryable FAIL and the 3-D Secure round trip.
+    document = read_document(bundled_document("card-callback-v2.yaml"))
+    operation = document["paths"]["/psp-makepayment"]["post"]
+    operation["x-error-codes"]["codes"] = [
+        {"code": 7, "meaning": "Declined by the issuer.", "retryable": True},
+        {"code": 12, "meaning": "Lost or stolen card.", "retryable": False},
+        {"code": 901, "meaning": "Issuer unreachable, outcome unknown.", "retryable": False},
+    ]
+    for example in operation["responses"]["200"]["content"]["application/json"]["examples"].values():
+        if "errorCode" in example["value"]:
+            example["value"]["errorCode"] = 7
+    spec = tmp_path / "other-codes.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    contract = Contract.from_file(spec)
+    app = create_app(db_path=tmp_path / "ref.sqlite3", spec_path=spec, validate_responses=True)
+    report = run_against_app(app, "http://psp.test/psp-makepayment", contract, seed=2, max_examples=6)
+    assert report.verdict is Verdict.CONFORMS, [f.title for f in report.failures]
+    assert outcomes(report)["CC009"] is Outcome.PASSED and outcomes(report)["CC010"] is Outcome.PASSED

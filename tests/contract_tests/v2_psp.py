@@ -123,7 +123,8 @@ def _problem(status: int, title: str) -> Response:
 
 
 def make_v2_psp(
-    *, auth_value: str | None = None, defects: frozenset[V2Defect] = frozenset(), fail_codes: dict[str, Any] | None = None
+    *, auth_value: str | None = None, defects: frozenset[V2Defect] = frozenset(),
+    fail_codes: dict[str, Any] | None = None,
 ) -> Starlette:
     """`fail_codes` overrides FAIL_CODES by card ("0051", "0043") or "3ds" (the FAIL after 3-D Secure)."""
     answers: dict[str, tuple[bytes, dict[str, Any]]] = {}
