@@ -123,12 +123,13 @@ class CallbackSource:
         return follow.kind
 
     def _listed(self, code: Any) -> bool:
+        # Typed as answered: "51" is not code 51 of an integer catalogue.
         return isinstance(code, str | int) and not isinstance(code, bool) and self.contract.error_code(
-            str(code)) is not None
+            code) is not None
 
     def _retryable(self, code: Any) -> bool:
         # The app offers a retry unless the catalogue calls the code final; an unknown code is retried too.
-        entry = self.contract.error_code(str(code)) if isinstance(code, str | int) else None
+        entry = self.contract.error_code(code) if isinstance(code, str | int) else None
         return entry is None or entry.retryable
 
     def _changed(self, body: dict[str, Any], change: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

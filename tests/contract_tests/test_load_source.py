@@ -45,7 +45,7 @@ def test_test_cards_take_turns_in_one_callback_of_five(contract: Contract) -> No
     assert CallbackSource(contract, seed=3).next().kind is Kind.FIRST
 
 
-def answer(status: str, code: str | None = None) -> dict[str, Any]:
+def answer(status: str, code: str | int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"status": status, "networkTransactionReference": "n-1"}
     if code is not None:
         out["errorCode"] = code
@@ -153,3 +153,18 @@ def test_rates() -> None:
 
 def test_callbacks_are_plain_values() -> None:
     assert Callback(b"{}") == Callback(b"{}", Kind.FIRST, True)
+
+
+def test_v2_integer_codes_are_looked_up_as_answered() -> None:
+    from callback_core.spec import bundled_document
+
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    source = CallbackSource(v2, seed=3)
+    first = source.next()
+    assert source.answered(first, 200, answer("FAIL", 43)) is None  # 43 is final in v2's catalogue
+    assert source.answered(first, 200, answer("FAIL", 300)) is Kind.RETRY_SAME_CARD
+    assert source.next().code_listed
+    second = source.next()
+    # "43" is no code of an integer catalogue: the app would offer a retry, and the suite cannot call it final.
+    assert source.answered(second, 200, answer("FAIL", "43")) is Kind.RETRY_SAME_CARD
+    assert not source.next().code_listed
