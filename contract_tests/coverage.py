@@ -81,7 +81,7 @@ class CoverageCounter:
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
         self.answer_statuses: Counter[str] = Counter()
-        self.error_codes: Counter[str] = Counter()
+        self.error_codes: Counter[str | int] = Counter()
         self.http_statuses: Counter[int] = Counter()
         self.flows: Counter[Flow] = Counter()
         self.mutated: Counter[str] = Counter()
@@ -108,7 +108,7 @@ class CoverageCounter:
             self.answer_statuses[status] += 1
         code = self.contract.response_value(data, fields.ERROR_CODE)
         if isinstance(code, str | int) and not isinstance(code, bool):
-            self.error_codes[str(code)] += 1
+            self.error_codes[code] += 1  # typed, as the catalogue is: 51 is an integer catalogue's code, "51" not
 
     def result(self) -> Coverage:
         contract = self.contract

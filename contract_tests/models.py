@@ -170,8 +170,8 @@ class Coverage:
 
     answer_statuses: tuple[tuple[str, int], ...] = ()  # the status role's values in 200 answers
     documented_answer_statuses: tuple[str, ...] = ()
-    error_codes: tuple[tuple[str, int], ...] = ()  # the error code role's values in 200 answers
-    catalogue_codes: tuple[str, ...] = ()  # x-error-codes
+    error_codes: tuple[tuple[str | int, int], ...] = ()  # the error code role's values in 200 answers
+    catalogue_codes: tuple[str | int, ...] = ()  # x-error-codes, typed as errorCode is
     http_statuses: tuple[tuple[int, int], ...] = ()
     documented_http_statuses: tuple[int, ...] = ()
     flows: tuple[tuple[str, int], ...] = ()  # every flow the suite can run, with its request count (0: never ran)
@@ -188,11 +188,11 @@ class Coverage:
         return tuple(s for s, _ in self.answer_statuses if s not in self.documented_answer_statuses)
 
     @property
-    def unknown_error_codes(self) -> tuple[str, ...]:
+    def unknown_error_codes(self) -> tuple[str | int, ...]:
         return tuple(c for c, _ in self.error_codes if c not in self.catalogue_codes)
 
     @property
-    def unseen_error_codes(self) -> tuple[str, ...]:
+    def unseen_error_codes(self) -> tuple[str | int, ...]:
         seen = {code for code, _ in self.error_codes}
         return tuple(c for c in self.catalogue_codes if c not in seen)
 

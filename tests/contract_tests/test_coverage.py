@@ -49,8 +49,9 @@ def test_answers_are_counted_by_the_status_and_error_code_roles(contract: Contra
     assert coverage.undocumented_answer_statuses == ("PENDING",)
     # A 4xx body's `status` (problem+json's HTTP status) is not an answer status.
     assert "400" not in dict(coverage.answer_statuses)
-    assert coverage.error_codes == (("51", 1), ("300", 1))
-    assert coverage.unknown_error_codes == ("300",)
+    # Counted as answered: 300 (an integer) is no code of this document's string catalogue.
+    assert coverage.error_codes == (("51", 1), (300, 1))
+    assert coverage.unknown_error_codes == (300,)
     assert "51" not in coverage.unseen_error_codes and "05" in coverage.unseen_error_codes
     assert coverage.http_statuses == ((200, 5), (400, 1), (422, 1))
     assert coverage.undocumented_http_statuses == (422,)
@@ -139,3 +140,16 @@ def test_the_terminal_keeps_coverage_short() -> None:
                     mutated_fields=(("f0", 9),))
     assert "1 of 9 request fields broken by invalid callbacks; never: f1, f2, f3, f4, f5, and 3 more" in (
         format_coverage(many))
+
+
+def test_an_integer_catalogues_codes_are_counted_as_its_own() -> None:
+    from callback_core.spec import bundled_document
+
+    v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
+    counter = CoverageCounter(v2)
+    for label, code in (("a", 300), ("b", 43), ("c", "43")):
+        counter.add(_exchange(label, Role.VALID, body={"status": "FAIL", "errorCode": code, "errorMessage": "x"}))
+    coverage = counter.result()
+    assert coverage.error_codes == ((300, 1), (43, 1), ("43", 1))
+    assert coverage.unknown_error_codes == ("43",)  # the string, not v2's integer 43
+    assert 300 not in coverage.unseen_error_codes and 51 in coverage.unseen_error_codes
