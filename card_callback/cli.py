@@ -71,9 +71,9 @@ def _lint_payloads(contract: Contract, directory: Path) -> None:
 
 def _register_commands() -> None:
     # Each command lives in its own module, so the server, the suite and the simulator change independently.
-    from card_callback import diff, load, send, serve, test
+    from card_callback import diff, load, replay, send, serve, test
 
-    for module in (serve, test, send, load, diff):
+    for module in (serve, test, send, load, diff, replay):
         for command in module.COMMANDS:
             main.add_command(command)
 

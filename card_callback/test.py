@@ -7,32 +7,33 @@ import secrets as random_source
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
-from callback_core.spec import Contract, bundled_spec_path
-from card_callback.common import html_option
+from card_callback.common import Spec, fail, html_option, json_option, junit_xml_option, spec_option
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
-from contract_tests.events import Event, RunFinished
+from contract_tests.events import Event, RequestDone, RunFinished
 from contract_tests.files import format_json_report, format_junit
 from contract_tests.html_report import format_html
-from contract_tests.models import Report
+from contract_tests.models import Exchange, Report
+from contract_tests.replay import replay_command
 from contract_tests.runner import DEFAULT_MAX_EXAMPLES, Settings, document_sha256, run
 from contract_tests.terminal import format_event
 from contract_tests.transport import http_transport
 
-EXIT_UNTESTED = 2
-
 
 class TerminalHandler:
-    """Prints each event as it comes (progress, check lines, failures with curl)."""
+    """Prints each event as it comes (progress, check lines, failures with curl and, with --json, replay)."""
+
+    def __init__(self, replay: str | None = None) -> None:
+        self.replay = replay
 
     def handle(self, event: Event) -> None:
-        text = format_event(event)
+        text = format_event(event, replay=self.replay)
         if text:
             click.echo(text, nl=False)
             sys.stdout.flush()
@@ -51,25 +52,33 @@ class FileHandler:
             click.echo(f"wrote {self.path}")
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_UNTESTED)
+class JsonHandler:
+    """Writes the JSON report, with the exchanges `card-callback replay` re-sends (gathered as they come)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.exchanges: list[Exchange] = []
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RequestDone):
+            self.exchanges.append(event.exchange)
+        elif isinstance(event, RunFinished):
+            text = format_json_report(event.report, self.exchanges, replay=replay_command(str(self.path)))
+            self.path.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {self.path}")
 
 
 @click.command("test")
 @click.argument("url")
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The contract document (default: the bundled one).")
+@spec_option
 @click.option("--deadline", type=float, help="Seconds an answer may take (default: the document's).")
 @click.option("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, show_default=True,
               help="Valid callbacks Schemathesis generates (a quarter as many invalid ones).")
 @click.option("--seed", type=int, help="Seed for generation; the same seed gives the same cases (default: random).")
 @click.option("--strict", is_flag=True,
               help="Treat SHOULD rules (CC007, CC008, CC011, Content-Type, a soft-decline loop) as defects.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write a JUnit XML report (a test case per check).")
-@click.option("--json-report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write the JSON report (docs/report-format.md).")
+@junit_xml_option()
+@json_option("--json-report")
 @html_option()
 @click.option("--fail-on-not-exercised", is_flag=True,
               help="Exit 1 when a check could not be exercised (e.g. no SOFT_DECLINE to follow): for CI gates that "
@@ -97,27 +106,23 @@ def test(url: str, **options: Any) -> None:
 def run_suite(
     url: str,
     *,
-    spec_path: Path | None,
+    spec: Spec,
     deadline: float | None,
     max_examples: int,
     seed: int | None,
     strict: bool,
-    junit_xml: Path | None,
-    json_report: Path | None,
+    junit_xml_path: Path | None,
+    json_path: Path | None,
     hmac_secret_file: Path | None,
     test_cards: Path | None,
     auth_header_file: Path | None = None,
     html_path: Path | None = None,
     fail_on_not_exercised: bool = False,
 ) -> Report:
-    path = spec_path or bundled_spec_path()
-    for option, target in (("--junit-xml", junit_xml), ("--json-report", json_report)):
-        if target is not None and not target.parent.is_dir():
-            _fail(f"{option}: the directory {target.parent} does not exist")
+    contract = spec.contract
     try:
         secret = load_secret(os.environ, hmac_secret_file)
-        raw = path.read_bytes() if path.is_file() else b""
-        contract = Contract.from_file(path)
+        raw = spec.path.read_bytes() if spec.path.is_file() else b""
         cards = DEFAULT_CARDS if test_cards is None else CardTriggers.from_file(test_cards, contract.statuses)
         settings = Settings(
             url=url, contract=contract, spec_sha256=document_sha256(raw),
@@ -126,14 +131,15 @@ def run_suite(
             auth=load_auth_header(contract, os.environ, auth_header_file), fail_on_not_exercised=fail_on_not_exercised,
         ).validate()
     except CardCallbackError as exc:
-        _fail(str(exc))
-    handlers: list[TerminalHandler | FileHandler] = [TerminalHandler()]
-    if junit_xml is not None:
-        handlers.append(FileHandler(junit_xml, format_junit))
-    if json_report is not None:
-        handlers.append(FileHandler(json_report, format_json_report))
+        fail(str(exc))
+    replay = None if json_path is None else replay_command(str(json_path))
+    handlers: list[TerminalHandler | FileHandler | JsonHandler] = [TerminalHandler(replay)]
+    if junit_xml_path is not None:
+        handlers.append(FileHandler(junit_xml_path, format_junit))
+    if json_path is not None:
+        handlers.append(JsonHandler(json_path))
     if html_path is not None:
-        replayed = None if json_report is None else str(json_report)
+        replayed = None if json_path is None else str(json_path)
         handlers.append(FileHandler(html_path, lambda report: format_html(report, replayed)))
     report: Report | None = None
     try:
@@ -144,14 +150,14 @@ def run_suite(
                 if isinstance(event, RunFinished):
                     report = event.report
     except CardCallbackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - run() reports its own failures; this is what is left (a report's I/O)
-        _fail(f"internal error, could not test: {type(exc).__name__}: {' '.join(str(exc).split())}")
+        fail(f"internal error, could not test: {type(exc).__name__}: {' '.join(str(exc).split())}")
     except KeyboardInterrupt:
         click.echo("\ninterrupted", err=True)
         sys.exit(130)
     if report is None:  # run() always ends with RunFinished; this keeps the type checker honest
-        _fail("the run ended without a report")
+        fail("the run ended without a report")
     return report
 
 

@@ -35,3 +35,7 @@ class TransportError(ContractTestError):
 
 class LoadError(ContractTestError):
     """A load run could not start or go on: its workers did not connect, or exited."""
+
+
+class ReplayError(ContractTestError):
+    """A JSON report cannot be replayed: not one, from another format, or without the exchanges replay needs."""

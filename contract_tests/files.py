@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 from contract_tests.models import Coverage, Exchange, Failure, Outcome, Report, Severity
@@ -11,10 +13,19 @@ from contract_tests.terminal import format_curl, format_failure
 
 JSON_FORMAT = "card-callback-report/1"
 BODY_LIMIT = 65536  # bytes of an answer body kept in the JSON report
+# Up to this many request bytes in all, the report records every exchange for `card-callback replay` (a default
+# run sends ~550 requests, ~0.5 MB); past it, only the failures' exchanges, so a long run's report stays small.
+RECORD_ALL_BYTES = 1 << 20
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    """The JSON report as a dict; docs/report-format.md describes every field."""
+def report_dict(report: Report, exchanges: Sequence[Exchange] = (), replay: str | None = None) -> dict[str, Any]:
+    """The JSON report as a dict; docs/report-format.md describes every field.
+
+    `exchanges`: every exchange of the run in the order they finished (recorded for replay while they stay
+    under RECORD_ALL_BYTES); `replay`: the command that re-sends the failures, shown beside each one.
+    """
+    recorded, complete = recorded_exchanges(report, exchanges)
+    ids = {id(ex): number for number, ex in enumerate(recorded)}
     lat = report.latency
     return {
         "format": JSON_FORMAT,
@@ -56,7 +67,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for r in report.results
         ],
-        "failures": [_failure(f) for f in report.failures],
+        "failures": [_failure(f, ids, replay) for f in report.failures],
+        "exchangesRecorded": "all" if complete else "failures",
+        "exchanges": [_recorded(ex, ids) for ex in recorded],
     }
 
 
@@ -98,19 +111,71 @@ def _coverage_properties(coverage: Coverage) -> list[tuple[str, str]]:
             ("coverage.fieldsNeverMutated", listed(coverage.unmutated_fields))]
 
 
-def format_json_report(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+def format_json_report(report: Report, exchanges: Sequence[Exchange] = (), replay: str | None = None) -> str:
+    return json.dumps(report_dict(report, exchanges, replay), indent=2, ensure_ascii=False) + "\n"
 
 
-def _failure(failure: Failure) -> dict[str, Any]:
+def recorded_exchanges(report: Report, exchanges: Sequence[Exchange]) -> tuple[list[Exchange], bool]:
+    """The exchanges the report records for replay, in the order they were sent, and whether that is all of them:
+    every one while their request bytes stay under RECORD_ALL_BYTES, else the failures' and those they follow."""
+    if exchanges and sum(len(ex.request.body) for ex in exchanges) <= RECORD_ALL_BYTES:
+        return list(exchanges), True
+    needed: dict[int, Exchange] = {}
+    for failure in report.failures:
+        for shown in failure.exchanges:
+            current: Exchange | None = shown
+            while current is not None and id(current) not in needed:  # a follow-up needs what it followed
+                needed[id(current)] = current
+                current = current.probe.after
+    order = {id(ex): position for position, ex in enumerate(exchanges)}
+    # Failures' exchanges not in the stream (a report rendered without it) keep the order they are listed in.
+    listed = sorted(needed.values(), key=lambda ex: (order.get(id(ex), len(order)), ex.probe.after is not None))
+    return listed, False
+
+
+def _failure(failure: Failure, ids: dict[int, int], replay: str | None) -> dict[str, Any]:
     return {
         "code": failure.code,
         "severity": failure.severity.value,
         "title": failure.title,
         "detail": failure.detail,
         "count": failure.count,
-        "exchanges": [_exchange(ex) for ex in failure.exchanges],
+        "replay": replay,
+        "exchanges": [{"id": ids.get(id(ex)), **_exchange(ex)} for ex in failure.exchanges],
     }
+
+
+def _recorded(ex: Exchange, ids: dict[int, int]) -> dict[str, Any]:
+    """What replay needs to send this request again as the run did (it re-signs; signatures are not reused)."""
+    probe = ex.probe
+    request: dict[str, Any] = {
+        "method": ex.request.method,
+        "url": ex.request.url,
+        "headers": [[k, v] for k, v in ex.request.headers],
+        "contentType": probe.content_type,
+        **_bytes("body", ex.request.body),
+    }
+    if probe.signed_body is not None:
+        request.update(_bytes("signedBody", probe.signed_body))
+    return {
+        "id": ids[id(ex)],
+        "case": probe.label,
+        "role": probe.role.value,
+        "tamper": probe.tamper.name.lower().replace("_", "-"),
+        "group": probe.group,
+        "atOnce": probe.at_once,
+        "after": None if probe.after is None else ids.get(id(probe.after)),
+        "request": request,
+        "answerStatus": None if ex.answer is None else ex.answer.status,
+    }
+
+
+def _bytes(name: str, raw: bytes) -> dict[str, str]:
+    """`name`: the bytes as text when they are UTF-8; else `nameBase64`, so replay sends them exactly."""
+    try:
+        return {name: raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {f"{name}Base64": base64.b64encode(raw).decode("ascii")}
 
 
 def _exchange(ex: Exchange) -> dict[str, Any]:

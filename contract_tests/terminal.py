@@ -29,9 +29,12 @@ _OUTCOME = {
 }
 
 
-def format_event(event: Event) -> str:
-    """The text for one event ('' when it shows nothing); lines end with a newline, progress does not."""
-    return printable(_format_event(event))
+def format_event(event: Event, replay: str | None = None) -> str:
+    """The text for one event ('' when it shows nothing); lines end with a newline, progress does not.
+
+    `replay`: the `card-callback replay` command that re-sends the failures (when a JSON report is written),
+    shown under each failure's curl line."""
+    return printable(_format_event(event, replay))
 
 
 def printable(text: str) -> str:
@@ -52,7 +55,7 @@ def _escape(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def _format_event(event: Event) -> str:
+def _format_event(event: Event, replay: str | None) -> str:
     if isinstance(event, RunStarted):
         signing = "HMAC-SHA256 with the given secret" if event.signed else "off (no secret given)"
         return (
@@ -77,7 +80,7 @@ def _format_event(event: Event) -> str:
         return format_check_line(event.result.check.code, event.result.check.name, event.result.outcome,
                                  _check_note(event))
     if isinstance(event, RunFinished):
-        return format_report_tail(event.report)
+        return format_report_tail(event.report, replay)
     return ""
 
 
@@ -112,16 +115,16 @@ def _check_note(event: CheckFinished) -> str:
     return f"({result.judged} judged)"
 
 
-def format_report_tail(report: Report) -> str:
+def format_report_tail(report: Report, replay: str | None = None) -> str:
     """Failures and warnings in full, latency, notes and the verdict."""
     parts = []
     defects = [f for f in report.failures if f.severity is Severity.DEFECT]
     warnings = [f for f in report.failures if f.severity is Severity.WARNING]
     if defects:
-        parts.append("\nFAILURES\n" + "".join(format_failure(f) for f in defects))
+        parts.append("\nFAILURES\n" + "".join(format_failure(f, replay) for f in defects))
     if warnings:
         parts.append("\nWARNINGS (SHOULD rules; defects with --strict)\n"
-                     + "".join(format_failure(f) for f in warnings))
+                     + "".join(format_failure(f, replay) for f in warnings))
     parts.append("\n")
     if report.latency is not None:
         lat = report.latency
@@ -184,13 +187,15 @@ def format_verdict(report: Report) -> str:
     return f"{head}; {report.requests} requests in {report.duration:.1f} s; seed {report.seed}"
 
 
-def format_failure(failure: Failure) -> str:
+def format_failure(failure: Failure, replay: str | None = None) -> str:
     kind = "warning" if failure.severity is Severity.WARNING else "defect"
     lines = [f"\n{failure.code} {kind}: {failure.title}  [{failure.count} request(s)]\n"]
     if failure.detail:
         lines.append(f"  why       {failure.detail}\n")
     for ex in failure.exchanges:
         lines.append(format_exchange(ex))
+    if replay:
+        lines.append(f"  replay    {replay}\n")
     return printable("".join(lines))
 
 

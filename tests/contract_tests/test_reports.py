@@ -69,7 +69,7 @@ def test_json_report_matches_the_documented_format(contract: Contract) -> None:
     data = json.loads(format_json_report(finished.report))
     assert set(data) == {"format", "verdict", "exitCode", "target", "document", "seed", "options", "startedAt",
                          "durationSeconds", "requests", "latency", "notes", "notExercised", "coverage", "checks",
-                         "failures"}
+                         "failures", "exchangesRecorded", "exchanges"}
     assert data["notExercised"] == []
     assert data["document"]["version"] == "1"
     coverage = data["coverage"]
@@ -87,10 +87,10 @@ def test_json_report_matches_the_documented_format(contract: Contract) -> None:
     assert data["format"] == "card-callback-report/1"
     assert (data["verdict"], data["exitCode"]) == ("defects", 1)
     failure = data["failures"][0]
-    assert set(failure) == {"code", "severity", "title", "detail", "count", "exchanges"}
+    assert set(failure) == {"code", "severity", "title", "detail", "count", "replay", "exchanges"}
     assert failure["code"] == "CC002" and failure["severity"] == "defect"
     exchange = failure["exchanges"][0]
-    assert set(exchange) == {"case", "role", "request", "answer", "error", "elapsedSeconds", "curl"}
+    assert set(exchange) == {"id", "case", "role", "request", "answer", "error", "elapsedSeconds", "curl"}
     assert exchange["answer"]["status"] == 500
 
 
