@@ -11,24 +11,18 @@ import click
 
 from callback_core.auth_header import AUTH_HEADER_ENV
 from callback_core.secrets import SECRET_ENV
+from card_callback.common import Spec, fail, html_option, json_option, junit_xml_option, spec_option
 from contract_tests.errors import OptionError
 from contract_tests.load.settings import DEFAULT_RATE, RATE_MAX, check_numbers, parse_duration, parse_rate
 
 # Set in the process that runs the load (Locust's gevent must patch the standard library before anything
 # else loads, so `card-callback load` re-executes itself as `python -m card_callback.load_process`).
 IN_LOAD_PROCESS = "CARD_CALLBACK_LOAD_PROCESS"
-EXIT_UNTESTED = 2
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_UNTESTED)
 
 
 @click.command("load")
 @click.argument("url")
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="The contract document (default: the bundled one).")
+@spec_option
 @click.option("--users", type=int, default=50, show_default=True,
               help="Concurrent users, each with one callback in flight (Vipps's concurrency).")
 @click.option("--spawn-rate", type=float, help="Users started per second (default: all within one second).")
@@ -43,10 +37,9 @@ def _fail(message: str) -> NoReturn:
 @click.option("--deadline", type=float, help="Seconds an answer may take (default: the document's).")
 @click.option("--seed", type=int, help="Seed for generating the callbacks (default: random, printed).")
 @click.option("--strict", is_flag=True, help="Treat SHOULD rules of the answers as defects.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the HTML report (latency over time against the deadline, outcomes, errors).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSON report (for CI).")
+@json_option()
+@junit_xml_option()
+@html_option()
 @click.option("--hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
 @click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -73,35 +66,30 @@ def load(url: str, **options: Any) -> None:
     """
     check_options(url, options)
     if os.environ.get(IN_LOAD_PROCESS) == "1":
+        # Imported here, and only here: it loads Locust, which this process must not (see IN_LOAD_PROCESS).
         from card_callback.load_run import run_load
 
-        sys.exit(run_load(url, **options))
+        sys.exit(run_load(url, options, _process_argv, {IN_LOAD_PROCESS: "1"}))
     _reexecute(url, options)
 
 
 def check_options(url: str, options: dict[str, Any]) -> None:
     """Validate what can be checked before the load process starts, with one clear line."""
     if options["master"] and options["worker"]:
-        _fail("--master and --worker exclude each other")
+        fail("--master and --worker exclude each other")
     if options["master"] and options["workers"] < 1:
-        _fail("--master needs --workers K: the number of workers to wait for")
-    spec = options["spec_path"]
-    if spec is not None and not spec.is_file():
-        _fail(f"--spec: {spec} is not a file")
-    for option, target in (("--html", options["html_path"]), ("--json", options["json_path"])):
-        if target is not None and not target.parent.is_dir():
-            _fail(f"{option}: the directory {target.parent} does not exist")
+        fail("--master needs --workers K: the number of workers to wait for")
     if not url.startswith(("http://", "https://")):
-        _fail(f"URL must be an absolute http(s) URL, not {url!r}")
+        fail(f"URL must be an absolute http(s) URL, not {url!r}")
     cards = options["test_cards"]
     if cards is not None and not cards.is_file():
-        _fail(f"--test-cards: {cards} is not a file")
+        fail(f"--test-cards: {cards} is not a file")
     try:
         check_numbers(users=options["users"], spawn_rate=options["spawn_rate"],
                       duration=parse_duration(options["duration"]), rate=parse_rate(options["rate"]),
                       deadline=options["deadline"], workers=options["workers"])
     except OptionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def command_line(url: str, options: dict[str, Any]) -> list[str]:
@@ -111,6 +99,8 @@ def command_line(url: str, options: dict[str, Any]) -> list[str]:
         if not isinstance(param, click.Option) or param.name is None or param.name not in options:
             continue
         value = options[param.name]
+        if isinstance(value, Spec):
+            value = value.given  # the other process reads the document itself
         flag = param.opts[0]
         if param.is_flag:
             if value:
@@ -120,11 +110,15 @@ def command_line(url: str, options: dict[str, Any]) -> list[str]:
     return args
 
 
+def _process_argv(url: str, options: dict[str, Any]) -> list[str]:
+    """The command that runs a load process (this one again, or a local worker) with `options`."""
+    return [sys.executable, "-m", "card_callback.load_process", *command_line(url, options)]
+
+
 def _reexecute(url: str, options: dict[str, Any]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
-    argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, options)]
-    os.execve(sys.executable, argv, {**os.environ, IN_LOAD_PROCESS: "1"})
+    os.execve(sys.executable, _process_argv(url, options), {**os.environ, IN_LOAD_PROCESS: "1"})
 
 
 COMMANDS: list[click.Command] = [load]

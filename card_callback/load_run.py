@@ -1,4 +1,8 @@
-"""Inside the load process: run Locust (here, as master or as worker), print, write reports."""
+"""Inside the load process: run Locust (here, as master or as worker), print, write reports.
+
+It knows nothing of the command that started it (card_callback.load imports it, never the other way): how to
+start a local worker is passed in.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +22,11 @@ import click
 from callback_core.auth_header import load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import load_secret
-from callback_core.spec import Contract, bundled_spec_path
-from card_callback.load import EXIT_UNTESTED, IN_LOAD_PROCESS, command_line
+from card_callback.common import fail
 from contract_tests.cards import CardTriggers
 from contract_tests.load import locust_adapter
 from contract_tests.load.judging import conclude
+from contract_tests.load.junit import format_junit
 from contract_tests.load.report import (
     Progress,
     Stopped,
@@ -38,30 +43,30 @@ from contract_tests.load.stats import Recorder
 from contract_tests.runner import document_sha256
 
 WORKER_EXIT_TIMEOUT = 30.0
+Argv = Callable[[str, dict[str, Any]], list[str]]
 
 
-def run_load(url: str, **options: Any) -> int:
+def run_load(url: str, options: dict[str, Any], argv: Argv, environment: Mapping[str, str]) -> int:
+    """Run the load `options` describe; `argv(url, options)` and `environment` start a local worker."""
     try:
-        settings, path = _settings(url, options)
+        settings = _settings(url, options)
     except CardCallbackError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_UNTESTED
+        fail(str(exc))
     try:
         if options["worker"]:
             return _worker(settings, options)
-        return _drive(settings, url, options)
+        return _drive(settings, url, options, lambda worker: argv(url, worker), environment)
     except CardCallbackError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_UNTESTED
+        fail(str(exc))
     except KeyboardInterrupt:
         click.echo("\ninterrupted", err=True)
         return 130
 
 
-def _settings(url: str, options: dict[str, Any]) -> tuple[LoadSettings, Path]:
-    path: Path = options["spec_path"] or bundled_spec_path()
+def _settings(url: str, options: dict[str, Any]) -> LoadSettings:
+    path: Path = options["spec"].path
     secret = load_secret(os.environ, options["hmac_secret_file"])
-    contract = Contract.from_file(path)
+    contract = options["spec"].contract
     auth = load_auth_header(contract, os.environ, options["auth_header_file"])
     users = options["users"]
     cards_path = options["test_cards"]
@@ -73,7 +78,7 @@ def _settings(url: str, options: dict[str, Any]) -> tuple[LoadSettings, Path]:
         duration=parse_duration(options["duration"]), rate=parse_rate(options["rate"]), deadline=options["deadline"],
         secret=secret, auth=auth, workers=options["workers"], strict=options["strict"], cards=cards,
     ).validate()
-    return settings, path
+    return settings
 
 
 def _sender(settings: LoadSettings) -> locust_adapter.Sender:
@@ -88,7 +93,8 @@ def _worker(settings: LoadSettings, options: dict[str, Any]) -> int:
     return 0
 
 
-def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
+def _drive(settings: LoadSettings, url: str, options: dict[str, Any], argv: Callable[[dict[str, Any]], list[str]],
+           environment: Mapping[str, str]) -> int:
     processes = max(1, settings.workers)
     click.echo(format_start(settings, processes, remote=options["master"]), nl=False)
     recorder = Recorder()
@@ -96,7 +102,7 @@ def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
     if settings.workers and not options["master"]:
         port = _free_port()
         bind: tuple[str, int] | None = ("127.0.0.1", port)
-        children = [_spawn_worker(url, options, port) for _ in range(settings.workers)]
+        children = [_spawn_worker(options, port, argv, environment) for _ in range(settings.workers)]
         click.echo(f"  waiting for {settings.workers} local workers to start")
         sender = None
     elif options["master"]:
@@ -121,12 +127,12 @@ def _drive(settings: LoadSettings, url: str, options: dict[str, Any]) -> int:
     finally:
         _reap(children)
     if stopped is None:
-        click.echo("error: the run ended without stopping", err=True)
-        return EXIT_UNTESTED
+        fail("the run ended without stopping")
     conclusion = conclude(settings, recorder, stopped.started, stopped.stopped)
     report = build_report(settings, conclusion, recorder, stopped, started_at)
     click.echo(format_summary(report), nl=False)
-    for path, render in ((options["json_path"], format_json), (options["html_path"], format_html)):
+    for path, render in ((options["json_path"], format_json), (options["junit_xml_path"], format_junit),
+                         (options["html_path"], format_html)):
         if path is not None:
             path.write_text(render(report), encoding="utf-8")
             click.echo(f"wrote {path}")
@@ -139,12 +145,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn_worker(url: str, options: dict[str, Any], port: int) -> subprocess.Popen[bytes]:
+def _spawn_worker(options: dict[str, Any], port: int, argv: Callable[[dict[str, Any]], list[str]],
+                  environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
     worker_options = {**options, "workers": 0, "master": False, "worker": True, "master_host": "127.0.0.1",
-                      "master_port": port, "html_path": None, "json_path": None}
-    argv = [sys.executable, "-m", "card_callback.load_process", *command_line(url, worker_options)]
+                      "master_port": port, "html_path": None, "json_path": None, "junit_xml_path": None}
     # The secret travels in the environment (or as the file's path), never on a command line.
-    return subprocess.Popen(argv, env={**os.environ, IN_LOAD_PROCESS: "1"}, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(argv(worker_options), env={**os.environ, **environment}, stdout=subprocess.DEVNULL)
 
 
 def _exited(children: list[subprocess.Popen[bytes]]) -> str | None:

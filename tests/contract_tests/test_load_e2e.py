@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,8 +64,10 @@ def serial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with serial_psp() as url:
         done = card_callback("load", url, "--users", "50", "--rate", "max", "--duration", "3s", "--deadline",
                              str(SHORT_DEADLINE),
-                             "--seed", "7", "--json", str(folder / "load.json"), "--html", str(folder / "load.html"))
-    return {"done": done, "json": json.loads((folder / "load.json").read_text()), "html": folder / "load.html"}
+                             "--seed", "7", "--json", str(folder / "load.json"), "--html", str(folder / "load.html"),
+                             "--junit-xml", str(folder / "load.xml"))
+    return {"done": done, "json": json.loads((folder / "load.json").read_text()), "html": folder / "load.html",
+            "junit": ET.parse(folder / "load.xml").getroot()}
 
 
 def test_serialising_psp_passes_the_contract_suite() -> None:
@@ -83,6 +86,19 @@ def test_serialising_psp_fails_under_load_naming_the_misses(serial_run: dict[str
     assert {error["code"] for error in report["errors"]} == {"CC003"}
     assert "deadline misses:" in done.stdout and "the deadline falls at p" in done.stdout
     assert f"missed the {SHORT_DEADLINE:g} s deadline (CC003)" in done.stdout
+
+
+def test_the_junit_report_fails_the_deadline_case_and_passes_the_others(serial_run: dict[str, Any]) -> None:
+    suite = serial_run["junit"].find("testsuite")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert list(cases) == ["CC001 valid callbacks get a valid answer", "CC002 no server errors",
+                           "CC003 answers within the deadline", "load produced at the requested rate"]
+    failure = cases["CC003 answers within the deadline"].find("failure")
+    assert failure is not None and f"missed the {SHORT_DEADLINE:g} s deadline" in failure.get("message", "")
+    assert all(not list(case) for name, case in cases.items() if not name.startswith("CC003"))
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "0")
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["verdict"] == "defects" and properties["seed"] == "7"
 
 
 def test_serialising_psp_fails_on_two_workers_with_the_documents_deadline(
