@@ -7,7 +7,6 @@ import sys
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import NoReturn
 
 import click
 import httpx
@@ -17,14 +16,11 @@ from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from callback_core.signing import SignedHeaders, http_date, sign
 from callback_core.spec import Contract
+from card_callback.common import EXIT_DEFECTS, EXIT_OK, Spec, fail, spec_option
 from simulator.callbacks import DEFAULT_LAST4, Callback, for_card, from_bytes, from_example
 from simulator.report import format_json, format_text
 from simulator.session import DEFAULT_MAX_RETRIES, Settings, ThreeDSMode, simulate_sync
 from simulator.transport import signing_target
-
-EXIT_ANSWERED = 0
-EXIT_FINAL = 1
-EXIT_USAGE = 2
 
 SEND_EPILOG = f"""\b
 Exit status:
@@ -38,42 +34,30 @@ With --json, elapsedMs is the whole run; each attempt has its own.
 """
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
 def _secret(secret_file: Path | None) -> str | None:
     try:
         return load_secret(os.environ, secret_file)
     except CardCallbackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _auth_header(contract: Contract, value_file: Path | None) -> AuthHeader | None:
     try:
         return load_auth_header(contract, os.environ, value_file)
     except CardCallbackError as exc:
-        _fail(str(exc))
-
-
-def _contract(spec: Path | None) -> Contract:
-    try:
-        return Contract.from_file(spec)
-    except CardCallbackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _target(url: str) -> tuple[str, str]:
     """The Host and raw path-and-query of `url`, or one clear line when it cannot be sent to."""
     if not url.lower().startswith(("http://", "https://")):
-        _fail(f"the URL must be http:// or https://, not {url!r}")
+        fail(f"the URL must be http:// or https://, not {url!r}")
     try:
         return signing_target(url)
     except KeyError:
-        _fail(f"the URL {url!r} has no host")
+        fail(f"the URL {url!r} has no host")
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        _fail(f"invalid URL {url!r}: {exc}")
+        fail(f"invalid URL {url!r}: {exc}")
 
 
 def _build(contract: Contract, card_last4: str | None, example: str | None, body_file: Path | None) -> Callback:
@@ -83,7 +67,7 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
         if value is not None
     ]
     if len(chosen) > 1:
-        _fail(f"choose one of {', '.join(chosen)}")
+        fail(f"choose one of {', '.join(chosen)}")
     try:
         if example is not None:
             return from_example(contract, example)
@@ -91,11 +75,11 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
             try:
                 raw = body_file.read_bytes()
             except OSError as exc:
-                _fail(f"cannot read {body_file}: {exc.strerror or exc}")
+                fail(f"cannot read {body_file}: {exc.strerror or exc}")
             return from_bytes(contract, raw)
         return for_card(contract, card_last4 or DEFAULT_LAST4, now=datetime.now(UTC))
     except CardCallbackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @click.command("send", epilog=SEND_EPILOG)
@@ -140,9 +124,7 @@ def _build(contract: Contract, card_last4: str | None, example: str | None, body
     help=f"Send the cardCallbackAuthHeader value in this file (default: ${AUTH_HEADER_ENV}; unset: not sent) in "
     "the header the document names. Reports show it redacted.",
 )
-@click.option(
-    "--spec", type=click.Path(dir_okay=False, path_type=Path), help="The contract document (default: the bundled one)."
-)
+@spec_option
 def send_command(
     url: str,
     card_last4: str | None,
@@ -154,11 +136,11 @@ def send_command(
     as_json: bool,
     hmac_secret_file: Path | None,
     auth_header_file: Path | None,
-    spec: Path | None,
+    spec: Spec,
 ) -> None:
     """Send one card callback to URL as Vipps MobilePay would, and judge the answer as the app does."""
     _target(url)
-    contract = _contract(spec)
+    contract = spec.contract
     callback = _build(contract, card_last4, example, body_file)
     settings = Settings(
         url=url,
@@ -172,7 +154,7 @@ def send_command(
         click.echo(f"warning: {warning}", err=True)
     run = simulate_sync(contract, callback, settings)
     click.echo(format_json(contract, run) if as_json else format_text(contract, run))
-    sys.exit(EXIT_ANSWERED if run.verdict.outcome.answered else EXIT_FINAL)
+    sys.exit(EXIT_OK if run.verdict.outcome.answered else EXIT_DEFECTS)
 
 
 def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
@@ -180,6 +162,7 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
 
 
 @click.command("sign")
+@spec_option
 @click.option("--url", required=True, help="The full callback URL (its Host and raw path and query are signed).")
 @click.option(
     "--body-file",
@@ -194,24 +177,26 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}).",
 )
-def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_secret_file: Path | None) -> None:
-    """Print the X-Ms-Date, X-Ms-Content-Sha256 and Authorization headers that sign a request."""
+def sign_command(spec: Spec, url: str, body_file: Path, date: str | None, method: str,
+                 hmac_secret_file: Path | None) -> None:
+    """Print the headers that sign a request: the date, the content hash and the signature, under the names the
+    document's x-hmac-signing gives them (X-Ms-Date, X-Ms-Content-Sha256, Authorization in the bundled one)."""
     host, path_and_query = _target(url)
     secret = _secret(hmac_secret_file)
     if secret is None:
-        _fail(f"no HMAC secret: set {SECRET_ENV} or pass --hmac-secret-file")
+        fail(f"no HMAC secret: set {SECRET_ENV} or pass --hmac-secret-file")
     if date is not None:
         try:
             valid = parsedate_to_datetime(date).tzinfo is not None
         except (TypeError, ValueError):
             valid = False
         if not valid:
-            _fail(f"--date must be an HTTP date such as 'Thu, 30 Mar 2023 08:38:32 GMT', not {date!r}")
+            fail(f"--date must be an HTTP date such as 'Thu, 30 Mar 2023 08:38:32 GMT', not {date!r}")
     try:
         body = body_file.read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {body_file}: {exc.strerror or exc}")
-    contract = Contract.from_file()
+        fail(f"cannot read {body_file}: {exc.strerror or exc}")
+    contract = spec.contract
     headers = sign(
         secret,
         method=method,

@@ -22,7 +22,7 @@ import uvicorn
 from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
-from callback_core.spec import Contract, bundled_spec_path
+from card_callback.common import Spec, fail, spec_option
 
 DEFAULT_DB = Path("card-callback-reference.sqlite3")
 
@@ -84,11 +84,10 @@ def _listen(host: str, port: int) -> socket.socket:
 @click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"File holding the cardCallbackAuthHeader value (wins over ${AUTH_HEADER_ENV}); callbacks without "
               "it get 401. The document names the header (x-card-callback-auth-header).")
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The contract document to serve (default: the bundled openapi/card-callback.yaml).")
+@spec_option
 def serve(
     host: str, port: int, db: Path, hmac_secret_file: Path | None, workers: int, auth_header_file: Path | None,
-    spec_path: Path | None,
+    spec: Spec,
 ) -> None:
     """Serve the reference PSP: the card callback routed from the contract document, test cards, 3-D Secure."""
     _quiet_connexion_import()
@@ -97,27 +96,24 @@ def serve(
 
     try:
         secret = load_secret(os.environ, hmac_secret_file)
-        contract = Contract.from_file(spec_path or bundled_spec_path())
-        auth = load_auth_header(contract, os.environ, auth_header_file)
-        settings = Settings(secret, spec_path, None if auth is None else auth.value)
+        auth = load_auth_header(spec.contract, os.environ, auth_header_file)
+        settings = Settings(secret, spec.given, None if auth is None else auth.value)
         app = create_app(db_path=db, **settings.app_options())
-        callback_path = contract.path
-        card_codes = format_card_codes(load_cards(contract))
+        callback_path = spec.contract.path
+        card_codes = format_card_codes(load_cards(spec.contract))
     except CardCallbackError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     try:
         sock = _listen(host, port)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     source = None if secret is None else (str(hmac_secret_file) if hmac_secret_file else SECRET_ENV)
     auth_source = str(auth_header_file) if auth_header_file else AUTH_HEADER_ENV
     click.echo(format_startup(
         f"http://{shown_host}:{bound_port}", callback_path, db.resolve(), source, workers,
-        document=str(spec_path) if spec_path else None,
+        document=str(spec.given) if spec.given else None,
         auth_header=None if auth is None else (auth.name, auth_source), card_codes=card_codes,
     ))
     if workers > 1:

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from simulator_helpers import run_cli
 
 from callback_core.signing import verify
+from callback_core.spec import Contract, HmacScheme, bundled_spec_path, read_document
 
 VECTOR_SECRET = "A0+AeKBRG2KRGvnNwJpQlb6IJFk48CKXCIcrLoHncVJKDILsQSxS6NWCccwWm6r6FhGKhiHTBsG2wo/xU6FY/A=="
 VECTOR_URL = "https://webhook.site/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63"
@@ -17,17 +19,20 @@ VECTOR_DATE = "Thu, 30 Mar 2023 08:38:32 GMT"
 ENV = {"CARD_CALLBACK_HMAC_SECRET": VECTOR_SECRET}
 
 
-def _sign(tmp_path: Path, url: str, body: bytes, *extra: str, env: dict[str, str] | None = ENV) -> dict[str, str]:
+def _sign(tmp_path: Path, url: str, body: bytes, *extra: str, env: dict[str, str] | None = ENV,
+          names: list[str] | None = None) -> dict[str, str]:
     path = tmp_path / "body.json"
     path.write_bytes(body)
     result = run_cli("sign", "--url", url, "--body-file", str(path), "--date", VECTOR_DATE, *extra, env=env)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split(": ", 1)[0] for line in lines] == ["X-Ms-Date", "X-Ms-Content-Sha256", "Authorization"]
+    expected = names or ["X-Ms-Date", "X-Ms-Content-Sha256", "Authorization"]
+    assert [line.split(": ", 1)[0] for line in lines] == expected
     return dict(line.split(": ", 1) for line in lines)
 
 
-def _verifies(headers: dict[str, str], *, host: str, path_and_query: str, body: bytes) -> bool:
+def _verifies(headers: dict[str, str], *, host: str, path_and_query: str, body: bytes,
+              scheme: HmacScheme | None = None) -> bool:
     try:
         verify(
             VECTOR_SECRET,
@@ -37,6 +42,7 @@ def _verifies(headers: dict[str, str], *, host: str, path_and_query: str, body: 
             body=body,
             now=datetime(2023, 3, 30, 8, 38, 32, tzinfo=UTC),
             max_skew_seconds=300,
+            **({} if scheme is None else {"scheme": scheme}),
         )
     except Exception:
         return False
@@ -113,3 +119,38 @@ def test_errors_are_one_line_and_never_show_the_secret(
     assert result.exit_code == 2
     assert message in result.stderr
     assert VECTOR_SECRET not in result.output
+
+
+def test_spec_signs_with_the_documents_header_names(tmp_path: Path) -> None:
+    """A document whose x-hmac-signing renames the headers gets them under its names, and they verify."""
+    document = read_document(bundled_spec_path())
+    renamed = {"Authorization": "X-Psp-Signature", "X-Ms-Date": "X-Vipps-Date",
+               "X-Ms-Content-Sha256": "X-Vipps-Body-Sha256"}
+    contract = Contract.from_dict(document)
+    operation = document["paths"][contract.path][contract.method.lower()]
+    scheme = operation["x-hmac-signing"]
+    scheme["headers"] = {key: renamed[name] for key, name in scheme["headers"].items()}
+    scheme["signedHeaders"] = [next((new.lower() for old, new in renamed.items() if old.lower() == name), name)
+                               for name in scheme["signedHeaders"]]
+    for parameter in operation["parameters"]:
+        parameter["name"] = renamed.get(parameter["name"], parameter["name"])
+    spec = tmp_path / "renamed.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+    headers = _sign(tmp_path, VECTOR_URL, VECTOR_BODY, "--spec", str(spec), names=["X-Vipps-Date",
+                    "X-Vipps-Body-Sha256", "X-Psp-Signature"])
+    assert headers["X-Vipps-Date"] == VECTOR_DATE
+    signed = Contract.from_file(spec).hmac
+    assert _verifies(headers, host="webhook.site", path_and_query="/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63",
+                     body=VECTOR_BODY, scheme=signed)
+    # The same request under the bundled names does not verify against the renamed scheme, and vice versa.
+    assert not _verifies(_sign(tmp_path, VECTOR_URL, VECTOR_BODY), host="webhook.site",
+                         path_and_query="/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63", body=VECTOR_BODY, scheme=signed)
+
+
+def test_an_unreadable_spec_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "b").write_bytes(VECTOR_BODY)
+    result = run_cli("sign", "--spec", str(tmp_path / "missing.yaml"), "--url", VECTOR_URL, "--body-file",
+                     str(tmp_path / "b"), env=ENV)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'missing.yaml'}: no such file\n"
