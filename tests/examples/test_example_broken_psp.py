@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from examples_support import EXAMPLES, run_cli, running
+from examples_support import EXAMPLES, reference_server, run_cli, running
 
 HERE = EXAMPLES / "broken_psp"
 SECRET = "broken-example-secret"
@@ -43,6 +43,30 @@ def test_suite_fails_the_broken_psp_with_the_listed_codes(mode: str, tmp_path: P
         case.get("name", "").split()[0] for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None
     }
     assert failed_cases == defects
+
+
+@pytest.mark.e2e
+def test_replay_still_fails_the_broken_psp_and_holds_against_the_reference_server(tmp_path: Path) -> None:
+    defects, _ = _listed("Without")
+    report = tmp_path / "report.json"
+    with running(HERE / "app.py", tmp_path / "psp.log") as url:
+        tested = run_cli("test", url, "--max-examples", "10", "--seed", "5", "--json", str(report))
+        assert tested.returncode == 1, tested.stdout[-4000:] + tested.stderr
+        replayed = run_cli("replay", str(report), "--only-failures")
+    assert f"  replay    card-callback replay {report} --only-failures" in tested.stdout
+    data = json.loads(report.read_text())
+    assert data["exchangesRecorded"] == "all" and len(data["exchanges"]) == data["requests"]
+    assert all(f["replay"] == f"card-callback replay {report} --only-failures" for f in data["failures"])
+    assert replayed.returncode == 1, replayed.stdout[-4000:] + replayed.stderr
+    assert f"RESULT: still failing ({', '.join(sorted(defects))})" in replayed.stdout
+    with reference_server(tmp_path) as base:
+        fixed = run_cli("replay", str(report), "--url", base + "/psp-makepayment")
+    assert fixed.returncode == 0, fixed.stdout[-4000:] + fixed.stderr
+    assert f"sending   {data['requests']} of {data['requests']} recorded exchanges" in fixed.stdout
+    assert "RESULT: holds" in fixed.stdout
+    gone = run_cli("replay", str(report), "--url", "http://127.0.0.1:9/psp-makepayment", "--only-failures")
+    assert gone.returncode == 2
+    assert gone.stderr.startswith("error: could not replay: ") and gone.stderr.count("\n") == 1
 
 
 def test_the_kept_report_is_the_listed_one() -> None:
