@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from card_callback.cli import main
 
 PACKAGE = Path(__file__).resolve().parents[2] / "card_callback"
+# At least these; lint and diff take --json too once their commands adopt card_callback.common, and the test
+# above then holds them to the same wording.
 REPORT_OPTIONS = {
     "test": ("--json", "--junit-xml"),
     "load": ("--json", "--junit-xml", "--html"),
@@ -39,10 +41,12 @@ def _option_help(text: str, option: str) -> str:
     return re.sub(r"-\s(?=\w)", "-", joined)  # a word split at its hyphen by the wrapping
 
 
-@pytest.mark.parametrize("option", sorted({o for options in REPORT_OPTIONS.values() for o in options}))
+@pytest.mark.parametrize("option", ["--json", "--junit-xml", "--html"])
 def test_a_report_option_reads_the_same_on_every_command_that_has_it(option: str) -> None:
-    shown = {command: _option_help(_help(command), option) for command, options in REPORT_OPTIONS.items()
-             if option in options}
+    helps = {command: _help(command) for command in sorted(main.commands)}
+    shown = {command: _option_help(text, option) for command, text in helps.items()
+             if re.search(rf"^\s+{re.escape(option)} FILE\b", text, re.MULTILINE)}
+    assert {command for command, options in REPORT_OPTIONS.items() if option in options} <= set(shown), shown
     assert len(set(shown.values())) == 1, shown
     assert next(iter(shown.values())).startswith(f"{option} FILE ")
 
