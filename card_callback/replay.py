@@ -71,6 +71,9 @@ def replay(report: Path, url: str | None, only_failures: bool, spec: Spec, hmac_
     if recording.signed and secret is None:
         click.echo(f"  note      the run was signed; without the secret ({SECRET_ENV} or --hmac-secret-file) the "
                    "requests go unsigned and CC006/CC008 are not judged")
+    if recording.authenticated and auth is None:
+        click.echo(f"  note      the run sent the auth header value; without it ({AUTH_HEADER_ENV} or "
+                   "--auth-header-file) the requests go without it and CC013 is not judged")
     if hashlib.sha256(spec.path.read_bytes()).hexdigest() != recording.document_sha256:
         click.echo(f"  note      {spec.path} is not the document the report was made with")
     try:

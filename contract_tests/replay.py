@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from callback_core.auth_header import AuthHeader
+from callback_core.auth_header import REDACTED, AuthHeader
 from callback_core.spec import Contract
 from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_AUTH_HEADER, NEEDS_SECRET
 from contract_tests.checks import Context, outcome_of
@@ -55,6 +55,7 @@ class Recording:
     failed: frozenset[int]  # the ids of the failures' exchanges
     failed_codes: frozenset[str]  # the checks with a defect in the report
     complete: bool  # every exchange of the run was recorded, not only the failures'
+    authenticated: bool  # the run sent the auth header value (the report shows it redacted)
 
     @classmethod
     def from_report(cls, data: Any) -> Recording:
@@ -75,6 +76,8 @@ class Recording:
                 exchanges=exchanges, failed=failed,
                 failed_codes=frozenset(str(f["code"]) for f in failures if f.get("severity") == "defect"),
                 complete=data.get("exchangesRecorded") == "all",
+                authenticated=any(value == REDACTED for item in data["exchanges"]
+                                  for _, value in item["request"]["headers"]),
             )
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise ReplayError(f"the report's exchanges cannot be read ({type(exc).__name__}: {exc})") from None

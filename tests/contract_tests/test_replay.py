@@ -114,3 +114,11 @@ def test_a_report_without_exchanges_is_refused_in_one_line(
 ])
 def test_url_replaces_scheme_host_port_and_path(recorded_url: str, url: str | None, expected: str) -> None:
     assert retarget(recorded_url, url) == expected
+
+
+def test_a_run_that_sent_the_auth_header_is_known_from_its_redacted_value(
+        recorded: tuple[Report, list[Exchange], dict[str, Any]]) -> None:
+    data = json.loads(json.dumps(recorded[2]))
+    assert not Recording.from_report(data).authenticated
+    data["exchanges"][0]["request"]["headers"].append(["X-Card-Callback-Auth", "***"])
+    assert Recording.from_report(data).authenticated
