@@ -162,7 +162,7 @@ def _recorded(ex: Exchange, ids: dict[int, int]) -> dict[str, Any]:
         "case": probe.label,
         "role": probe.role.value,
         "tamper": probe.tamper.name.lower().replace("_", "-"),
-        "group": probe.group,
+        "group": None if probe.group is None else str(probe.group),
         "atOnce": probe.at_once,
         "after": None if probe.after is None else ids.get(id(probe.after)),
         "request": request,
