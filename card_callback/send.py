@@ -21,6 +21,7 @@ from simulator.callbacks import DEFAULT_LAST4, Callback, for_card, from_bytes, f
 from simulator.report import format_json, format_text
 from simulator.session import DEFAULT_MAX_RETRIES, Settings, ThreeDSMode, simulate_sync
 from simulator.transport import signing_target
+from simulator.vectors import generate_vectors, render
 
 EXIT_ANSWERED = 0
 EXIT_FINAL = 1
@@ -180,10 +181,9 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
 
 
 @click.command("sign")
-@click.option("--url", required=True, help="The full callback URL (its Host and raw path and query are signed).")
+@click.option("--url", help="The full callback URL (its Host and raw path and query are signed).")
 @click.option(
     "--body-file",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The body; its bytes are signed exactly as they are in the file.",
 )
@@ -194,8 +194,25 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}).",
 )
-def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_secret_file: Path | None) -> None:
-    """Print the X-Ms-Date, X-Ms-Content-Sha256 and Authorization headers that sign a request."""
+@click.option(
+    "--vectors",
+    "vectors_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Instead of signing, write HMAC test vectors (valid and invalid signed requests) to this file; "
+    "see docs/hmac-vectors.md.",
+)
+def sign_command(
+    url: str | None, body_file: Path | None, date: str | None, method: str, hmac_secret_file: Path | None,
+    vectors_file: Path | None,
+) -> None:
+    """Print the X-Ms-Date, X-Ms-Content-Sha256 and Authorization headers that sign a request, or write test
+    vectors for a verifier (--vectors)."""
+    if vectors_file is not None:
+        _write_vectors(vectors_file, given=[name for name, value in (("--url", url), ("--body-file", body_file),
+                       ("--date", date), ("--hmac-secret-file", hmac_secret_file)) if value is not None])
+        return
+    if url is None or body_file is None:
+        _fail("sign needs --url and --body-file (or --vectors FILE)")
     host, path_and_query = _target(url)
     secret = _secret(hmac_secret_file)
     if secret is None:
@@ -222,6 +239,17 @@ def sign_command(url: str, body_file: Path, date: str | None, method: str, hmac_
         scheme=contract.hmac,
     )
     click.echo(format_signed_headers(headers, contract))
+
+
+def _write_vectors(path: Path, given: list[str]) -> None:
+    if given:
+        _fail(f"--vectors writes fixed test vectors (their own secrets, dates and bodies); drop {', '.join(given)}")
+    vectors = generate_vectors(Contract.from_file().hmac)
+    try:
+        path.write_text(render(vectors), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
+    click.echo(f"wrote {len(vectors['vectors'])} HMAC test vectors to {path}")
 
 
 COMMANDS: list[click.Command] = [send_command, sign_command]
