@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from connexion.middleware.abstract import ROUTING_CONTEXT
 from simulator_helpers import run_cli
 
 from callback_core.errors import SignatureError
 from callback_core.signing import verify
 from callback_core.spec import Contract, bundled_spec_path
+from reference_server.connexion_app import ROUTING_CONTEXT
 from reference_server.errors import Unauthorized
 from reference_server.middleware import CallbackGuard
 from simulator.vectors import PUBLISHED_BODY, PUBLISHED_DATE, PUBLISHED_SECRET, PUBLISHED_URL, generate_vectors
