@@ -43,6 +43,7 @@ PAIRS = 2  # per variation: two different callbacks, so one odd answer is not th
 # 1 KiB) and far below any web server's default limit (1 MiB and more), so refusing it is the PSP's defect.
 LARGE_BODY_BYTES = 7 * 1024
 PADDING_FIELD = "x-card-callback-padding"  # vendor-prefixed, so that no revision defines it
+NOTE_FIELD = "x-card-callback-note"  # carries the non-ASCII text when the document has no free-text field
 # Latin-1, other BMP scripts, a character outside the BMP (a surrogate pair when \u-escaped), a soft hyphen.
 NON_ASCII_TEXT = " – Blåbærsyltetøy Ærø ñ € 日本 \U0001f600 \u00ad"
 GROUP_PREFIX = "variation-"
@@ -82,9 +83,10 @@ def varied(planner: Planner) -> Iterator[Probe]:
                 continue  # the document forbids what the variation needs (e.g. no unknown fields at all)
             twin, varied_body, note = built
             group = f"{GROUP_PREFIX}{variation.name.lower()}-{index + 1}"
-            # The large body's twin carries unknown fields too (short): CC005 judges those, not CC001.
+            # A twin with an unknown field (the large body's, short) is CC005's concern, not CC001's.
+            unknown = variation is Variation.LARGE or NOTE_FIELD.encode() in twin
             yield Probe(f"{source_label}, as the suite usually sends it",
-                        Role.EXTENDED if variation is Variation.LARGE else Role.VALID, twin, group=group)
+                        Role.EXTENDED if unknown else Role.VALID, twin, group=group)
             yield Probe(f"{source_label} with {describe(variation)}{note}", Role.VARIED, varied_body, group=group,
                         content_type="application/json; charset=utf-8" if variation is Variation.CHARSET
                         else "application/json", variation=variation)
@@ -120,8 +122,13 @@ def _build(contract: Contract, planner: Planner, variation: Variation,
     elif variation in (Variation.NON_ASCII_RAW, Variation.NON_ASCII_ESCAPED):
         texts = _with_text(contract, body)
         if texts is None:
-            return None
-        body, pointers = texts
+            # No free-text field: the text goes in an unknown field, and the twin carries it in ASCII.
+            twin, body = dict(twin, **{NOTE_FIELD: "note"}), dict(body, **{NOTE_FIELD: "note" + NON_ASCII_TEXT})
+            if not (contract.is_valid_request(twin) and contract.is_valid_request(body)):
+                return None
+            pointers = [fields.join_pointer((NOTE_FIELD,))]
+        else:
+            body, pointers = texts
         note = f" ({', '.join(pointers)})"
         raw = (_compact(body).encode("utf-8") if variation is Variation.NON_ASCII_RAW
                else json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii"))

@@ -24,7 +24,7 @@ from contract_tests.cases import Planner
 from contract_tests.generation import generate
 from contract_tests.models import Outcome, Probe, Report, Role, Severity, Tamper, Variation, Verdict
 from contract_tests.transport import http_transport
-from contract_tests.variations import LARGE_BODY_BYTES, NON_ASCII_TEXT, PAIRS, free_text_pointers
+from contract_tests.variations import LARGE_BODY_BYTES, NON_ASCII_TEXT, NOTE_FIELD, PAIRS, free_text_pointers
 
 URL = "http://psp.test" + PATH
 NOW = datetime(2026, 3, 30, 8, 38, 32, tzinfo=UTC)
@@ -87,6 +87,21 @@ def test_free_text_fields_come_from_the_schema_not_from_names(contract: Contract
     v2 = Contract.from_file(bundled_document("card-callback-v2.yaml"))
     found = free_text_pointers(v2)
     assert found and not set(found) & set(v2.card_data_pointers)
+
+
+def test_without_free_text_fields_the_non_ascii_text_goes_in_an_unknown_field(contract: Contract) -> None:
+    document = json.loads(json.dumps(contract.document))
+    document["components"]["schemas"]["CardType"]["pattern"] = "^[A-Z-]+$"
+    patterned = Contract.from_dict(document)
+    assert free_text_pointers(patterned) == ()
+    counter = itertools.count()
+    generated = generate(patterned, seed=1, max_examples=FEW, invalid_examples=1)
+    probes = Planner(patterned, generated, lambda: f"id-{next(counter)}").plan(signed=True)
+    pairs = [(t, v) for t, v in _pairs(probes) if v.variation is Variation.NON_ASCII_RAW]
+    assert len(pairs) == PAIRS
+    for twin, varied in pairs:
+        assert json.loads(varied.body)[NOTE_FIELD].endswith(NON_ASCII_TEXT) and NOTE_FIELD in json.loads(twin.body)
+        assert twin.role is Role.EXTENDED and twin.body.isascii()
 
 
 def test_signed_variations_verify_and_header_case_is_sent_as_planned(contract: Contract) -> None:
