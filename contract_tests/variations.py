@@ -81,10 +81,9 @@ def varied(planner: Planner) -> Iterator[Probe]:
             built = _build(contract, planner, variation, base)
             if built is None:
                 continue  # the document forbids what the variation needs (e.g. no unknown fields at all)
-            twin, varied_body, note = built
+            twin, varied_body, note, unknown = built
             group = f"{GROUP_PREFIX}{variation.name.lower()}-{index + 1}"
             # A twin with an unknown field (the large body's, short) is CC005's concern, not CC001's.
-            unknown = variation is Variation.LARGE or NOTE_FIELD.encode() in twin
             yield Probe(f"{source_label}, as the suite usually sends it",
                         Role.EXTENDED if unknown else Role.VALID, twin, group=group)
             yield Probe(f"{source_label} with {describe(variation)}{note}", Role.VARIED, varied_body, group=group,
@@ -107,11 +106,13 @@ def _bases(planner: Planner) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _build(contract: Contract, planner: Planner, variation: Variation,
-           base: Mapping[str, Any]) -> tuple[bytes, bytes, str] | None:
-    """The twin's bytes, the varied bytes and a note for the label; None when the variation cannot be made."""
+           base: Mapping[str, Any]) -> tuple[bytes, bytes, str, bool] | None:
+    """The twin's bytes, the varied bytes, a note for the label and whether both carry an unknown field; None
+    when the variation cannot be made."""
     twin = planner.fresh(base)
     body = planner.fresh(base)
     note = ""
+    unknown = False
     if variation is Variation.PRETTY_PRINTED:
         raw = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     elif variation is Variation.KEY_ORDER:
@@ -126,7 +127,7 @@ def _build(contract: Contract, planner: Planner, variation: Variation,
             twin, body = dict(twin, **{NOTE_FIELD: "note"}), dict(body, **{NOTE_FIELD: "note" + NON_ASCII_TEXT})
             if not (contract.is_valid_request(twin) and contract.is_valid_request(body)):
                 return None
-            pointers = [fields.join_pointer((NOTE_FIELD,))]
+            pointers, unknown = [fields.join_pointer((NOTE_FIELD,))], True
         else:
             body, pointers = texts
         note = f" ({', '.join(pointers)})"
@@ -136,11 +137,10 @@ def _build(contract: Contract, planner: Planner, variation: Variation,
         small, large = _padded(contract, twin, 16), _padded(contract, body, LARGE_BODY_BYTES)
         if small is None or large is None:
             return None
-        note = " (its twin carries the same unknown field, short)"
-        return small, large, note
+        return small, large, " (its twin carries the same unknown field, short)", True
     else:  # header variations: the bytes are the canonical ones
         raw = _compact(body).encode("utf-8")
-    return _compact(twin).encode("utf-8"), raw, note
+    return _compact(twin).encode("utf-8"), raw, note, unknown
 
 
 def _compact(body: Any) -> str:
