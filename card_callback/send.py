@@ -21,6 +21,7 @@ from simulator.callbacks import DEFAULT_LAST4, Callback, for_card, from_bytes, f
 from simulator.report import format_json, format_text
 from simulator.session import DEFAULT_MAX_RETRIES, Settings, ThreeDSMode, simulate_sync
 from simulator.transport import signing_target
+from simulator.vectors import generate_vectors, render
 
 SEND_EPILOG = f"""\b
 Exit status:
@@ -163,10 +164,9 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
 
 @click.command("sign")
 @spec_option
-@click.option("--url", required=True, help="The full callback URL (its Host and raw path and query are signed).")
+@click.option("--url", help="The full callback URL (its Host and raw path and query are signed).")
 @click.option(
     "--body-file",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The body; its bytes are signed exactly as they are in the file.",
 )
@@ -177,10 +177,27 @@ def format_signed_headers(headers: SignedHeaders, contract: Contract) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Read the HMAC secret from this file (default: ${SECRET_ENV}).",
 )
-def sign_command(spec: Spec, url: str, body_file: Path, date: str | None, method: str,
-                 hmac_secret_file: Path | None) -> None:
+@click.option(
+    "--vectors",
+    "vectors_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Instead of signing, write HMAC test vectors (valid and invalid signed requests) to this file, under the "
+    "header names of the document's x-hmac-signing; see docs/hmac-vectors.md.",
+)
+def sign_command(
+    spec: Spec, url: str | None, body_file: Path | None, date: str | None, method: str,
+    hmac_secret_file: Path | None, vectors_file: Path | None,
+) -> None:
     """Print the headers that sign a request: the date, the content hash and the signature, under the names the
-    document's x-hmac-signing gives them (X-Ms-Date, X-Ms-Content-Sha256, Authorization in the bundled one)."""
+    document's x-hmac-signing gives them (X-Ms-Date, X-Ms-Content-Sha256, Authorization in the bundled one); or
+    write test vectors for a verifier (--vectors)."""
+    if vectors_file is not None:
+        _write_vectors(spec.contract, vectors_file, given=[
+            name for name, value in (("--url", url), ("--body-file", body_file), ("--date", date),
+                                     ("--hmac-secret-file", hmac_secret_file)) if value is not None])
+        return
+    if url is None or body_file is None:
+        fail("sign needs --url and --body-file (or --vectors FILE)")
     host, path_and_query = _target(url)
     secret = _secret(hmac_secret_file)
     if secret is None:
@@ -207,6 +224,17 @@ def sign_command(spec: Spec, url: str, body_file: Path, date: str | None, method
         scheme=contract.hmac,
     )
     click.echo(format_signed_headers(headers, contract))
+
+
+def _write_vectors(contract: Contract, path: Path, given: list[str]) -> None:
+    if given:
+        fail(f"--vectors writes fixed test vectors (their own secrets, dates and bodies); drop {', '.join(given)}")
+    vectors = generate_vectors(contract.hmac)
+    try:
+        path.write_text(render(vectors), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    click.echo(f"wrote {len(vectors['vectors'])} HMAC test vectors to {path}")
 
 
 COMMANDS: list[click.Command] = [send_command, sign_command]

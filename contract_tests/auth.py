@@ -12,7 +12,7 @@ import httpx
 from callback_core import signing
 from callback_core.auth_header import REDACTED, AuthHeader
 from callback_core.spec import HmacScheme
-from contract_tests.models import Outgoing, Probe, Tamper
+from contract_tests.models import Outgoing, Probe, Tamper, Variation
 
 # Over the allowed skew by a margin that no plausible clock difference between the suite and the PSP covers.
 STALE_MARGIN_SECONDS = 120
@@ -40,6 +40,9 @@ def prepare(
         headers.append((auth.name, wrong_value(auth.value) if probe.tamper is Tamper.WRONG_AUTH_HEADER else auth.value))
     if secret is not None and probe.tamper is not Tamper.UNSIGNED:
         headers += _signature_headers(probe, secret, scheme, host, path_and_query, now)
+    if probe.variation is Variation.LOWER_CASE_HEADERS:
+        # As HTTP/2 sends every name (RFC 9113); the HTTP/1.1 client keeps the case it is given.
+        headers = [(name.lower(), value) for name, value in headers]
     return Outgoing(method="POST", url=url, headers=tuple(headers), body=probe.body)
 
 
@@ -48,9 +51,8 @@ def _signature_headers(
 ) -> list[tuple[str, str]]:
     tamper = probe.tamper
     signed_body = probe.signed_body if probe.signed_body is not None else probe.body
-    moment = now - timedelta(seconds=scheme.max_clock_skew_seconds + STALE_MARGIN_SECONDS) if (
-        tamper is Tamper.STALE_DATE
-    ) else now
+    beyond = timedelta(seconds=scheme.max_clock_skew_seconds + STALE_MARGIN_SECONDS)
+    moment = {Tamper.STALE_DATE: now - beyond, Tamper.FUTURE_DATE: now + beyond}.get(tamper, now)
     key = _other_secret(secret) if tamper is Tamper.WRONG_SECRET else secret
     sign_path = path_and_query.split("?")[0].rstrip("/") + "/other" if tamper is Tamper.WRONG_PATH else path_and_query
     sign_host = "psp.card-callback.invalid" if tamper is Tamper.WRONG_HOST else host

@@ -11,6 +11,7 @@ from typing import Any
 
 from callback_core import fields
 from callback_core.spec import Contract
+from contract_tests import variations
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
@@ -74,7 +75,8 @@ class Planner:
     def plan(self, *, signed: bool, authenticated: bool = False) -> list[Probe]:
         """Every probe; signature tamperings when `signed`, auth header spoilings when `authenticated` (the run
         has the cardCallbackAuthHeader value)."""
-        probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated(), *self.at_once()]
+        probes = [*self.valid(), *self.invalid(), *self.extended(), *self.repeated(), *self.at_once(),
+                  *variations.varied(self)]
         if signed:
             probes += [*self.tampered(), *self.stale()]
         if authenticated:
@@ -298,8 +300,9 @@ class Planner:
                         tamper=tamper)
 
     def stale(self) -> Iterator[Probe]:
-        yield Probe(f"signed callback, {Tamper.STALE_DATE}", Role.STALE, encode(self.fresh(self._base())),
-                    tamper=Tamper.STALE_DATE)
+        # Both sides of the window: a verifier that only rejects old dates accepts a signature made for later use.
+        for tamper in (Tamper.STALE_DATE, Tamper.FUTURE_DATE):
+            yield Probe(f"signed callback, {tamper}", Role.STALE, encode(self.fresh(self._base())), tamper=tamper)
 
 
 def _at(body: Any, path: str) -> Any:

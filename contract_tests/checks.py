@@ -37,8 +37,8 @@ CC007 = Check("CC007", "identical callbacks get identical answers",
               "The identical callback sent twice gets the identical answer (a SHOULD: a warning unless --strict).",
               should=True)
 CC008 = Check("CC008", "stale signatures are refused",
-              "With a secret: a callback correctly signed with an X-Ms-Date older than maxClockSkewSeconds gets 401 "
-              "(a SHOULD: a warning unless --strict).", should=True)
+              "With a secret: a callback correctly signed with an X-Ms-Date more than maxClockSkewSeconds in the past, "
+              "or in the future, gets 401 (a SHOULD: a warning unless --strict).", should=True)
 CC012 = Check("CC012", "concurrent copies are authorized once",
               "The identical callback sent several times at the same moment, and once more afterwards, never gets "
               "two different successful answers (two authorizations, two reservations of the user's money). "
@@ -287,7 +287,9 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
         if ex.answer.status != 401:
             date = ctx.contract.hmac.date_header
             phrase = _answer_phrase(ex.answer, ctx.contract)
-            findings.append(Finding(f"a stale {date} was accepted: answered {phrase}, not 401",
+            what = (f"an {date} beyond the allowed skew in the future" if ex.probe.tamper is Tamper.FUTURE_DATE
+                    else f"a stale {date}")
+            findings.append(Finding(f"{what} was accepted: answered {phrase}, not 401",
                                     f"{date}: {ex.request.header(date)}", (ex,), severity))
     return judged, findings
 
@@ -383,6 +385,7 @@ def _role_phrase(ex: Exchange) -> str:
         Role.SECOND_CALLBACK: "the second callback after a soft decline",
         Role.RETRY: "a user's retry after a FAIL",
         Role.UNAUTHENTICATED: "a callback without the right auth header value",
+        Role.VARIED: f"a valid callback with {ex.probe.variation}",
     }[ex.probe.role]
 
 

@@ -18,11 +18,12 @@ class Role(StrEnum):
     BASELINE = "baseline"  # the same callback without them, sent before and after
     REPEAT = "repeat"  # the identical callback sent a second time
     TAMPERED = "tampered"  # a valid callback whose signature is missing or wrong
-    STALE = "stale"  # a valid callback signed with an X-Ms-Date older than the allowed skew
+    STALE = "stale"  # a valid callback signed with an X-Ms-Date beyond the allowed skew, in the past or future
     AT_ONCE = "at-once"  # the identical callback sent several times at the same moment, then once more
     SECOND_CALLBACK = "second-callback"  # after a SOFT_DECLINE: the same attempt again, a fresh cryptogram
     RETRY = "retry"  # after a retryable FAIL: the user's new attempt at the same payment
     UNAUTHENTICATED = "unauthenticated"  # a valid callback without the right cardCallbackAuthHeader value
+    VARIED = "varied"  # a valid callback sent the way some real sender sends it (see Variation)
 
 
 class Tamper(StrEnum):
@@ -40,8 +41,22 @@ class Tamper(StrEnum):
     WRONG_PATH = "signed for another path"
     WRONG_HOST = "signed for another host"
     STALE_DATE = "X-Ms-Date older than the allowed clock skew"
+    FUTURE_DATE = "X-Ms-Date later than the allowed clock skew"
     NO_AUTH_HEADER = "the auth header missing"
     WRONG_AUTH_HEADER = "a wrong auth header value"
+
+
+class Variation(StrEnum):
+    """How a valid callback differs from the suite's canonical bytes and headers, as real senders' do; the value
+    is what a finding says."""
+
+    LOWER_CASE_HEADERS = "header names in lower case (as HTTP/2 sends them)"
+    CHARSET = "Content-Type: application/json; charset=utf-8"
+    PRETTY_PRINTED = "pretty-printed JSON (indented, a space after every colon)"
+    KEY_ORDER = "JSON keys in another order"
+    NON_ASCII_RAW = "non-ASCII characters in free-text fields, as raw UTF-8 bytes"
+    NON_ASCII_ESCAPED = "non-ASCII characters in free-text fields, \\u-escaped"
+    LARGE = "a large body (padded with unknown fields)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,7 @@ class Probe:
     at_once: bool = False  # sent together with the group's other at-once probes, not after them
     follow: bool = False  # the suite follows its answer as Vipps would (second callback, retries)
     after: Exchange | None = None  # for a follow-up: the exchange whose answer asked for it
+    variation: Variation | None = None  # a VARIED probe (and its canonical twin): how its bytes or headers differ
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,8 +86,8 @@ def unexpected(exc: Exception) -> Response:
     return problem(500, "Internal Server Error", "unexpected error")
 
 
-def signature_problem(secret: str, raw_body: bytes) -> str | None:
-    """Why the request's HMAC signature is not acceptable, or None when it is."""
+def signature_problem(secret: str, raw_body: bytes, now: datetime | None = None) -> str | None:
+    """Why the request's HMAC signature is not acceptable, or None when it is (`now`: the clock, for tests)."""
     date = request.headers.get("X-Ms-Date", "")
     claimed_hash = request.headers.get("X-Ms-Content-Sha256", "")
     authorization = request.headers.get("Authorization", "")
@@ -99,8 +99,10 @@ def signature_problem(secret: str, raw_body: bytes) -> str | None:
         signed_at = parsedate_to_datetime(date)
     except (TypeError, ValueError):
         return "X-Ms-Date is not an HTTP date"
-    if signed_at.tzinfo is None or abs((datetime.now(UTC) - signed_at).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
+    now = now or datetime.now(UTC)
+    if signed_at.tzinfo is None or abs((now - signed_at).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
         return "X-Ms-Date is too far from the server's clock"
+    # The raw bytes received, never a re-serialized body: any whitespace, key order or escaping is signed as sent.
     body_hash = base64.b64encode(hashlib.sha256(raw_body).digest()).decode()
     if not hmac.compare_digest(claimed_hash.encode("utf-8", "replace"), body_hash.encode()):
         return "X-Ms-Content-Sha256 does not match the body"

@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -47,6 +49,13 @@ class Defect(StrEnum):
     RETRY_CONFLICT = "retry-conflict"  # CC010: 409 to a new attempt for a payment it has seen
     RETRY_OLD_ANSWER = "retry-old-answer"  # CC010: a new attempt gets the payment's first answer
     ECHO_CARD_DATA = "echo-card-data"  # CC011 (SHOULD): the 400 detail quotes the whole callback
+    # How PSPs mishandle what real senders vary (CC014, CC006, CC008):
+    HASH_REPARSED_BODY = "hash-reparsed-body"  # hashes JSON.stringify(JSON.parse(body)), as Vipps's JS sample
+    CASE_SENSITIVE_DATE = "case-sensitive-date"  # headers["X-Ms-Date"] on the names as sent (needs raw_host)
+    ACCEPT_FUTURE_DATE = "accept-future-date"  # refuses only dates too far in the past
+    CHARSET_REFUSED = "charset-refused"  # 415 unless Content-Type is exactly application/json
+    ASCII_ONLY = "ascii-only"  # decodes the body as ASCII: 500 on any other byte
+    SMALL_BUFFER = "small-buffer"  # a 5 KiB read buffer: 500 on anything larger
 
 
 class Quirk(StrEnum):
@@ -57,6 +66,8 @@ class Quirk(StrEnum):
     NO_TRANSACTION_REFERENCE = "no-transaction-reference"  # networkTransactionReference is optional
     CONNECTION_CLOSE = "connection-close"  # Connection: close on every answer
     HALF_SOFT_DECLINED = "half-soft-declined"  # every other first callback needs 3-D Secure
+    GZIP = "gzip"  # every answer gzip-compressed (Content-Encoding: gzip)
+    PRETTY_ANSWERS = "pretty-answers"  # answers as indented JSON
 
 
 _STRING = re.compile(r".+", re.S)
@@ -151,9 +162,17 @@ def _problem(status: int, title: str) -> Response:
     return JSONResponse({"title": title, "status": status}, status_code=status, media_type="application/problem+json")
 
 
-def _verify(request: Request, body: bytes, secret: str, now: datetime, check_date: bool) -> str | None:
+HEADERS_AS_SENT = "headers-as-sent"  # scope["extensions"] key under which raw_host passes the names as sent
+
+
+def _verify(
+    request: Request, body: bytes, secret: str, now: datetime, check_date: bool,
+    defects: frozenset[Defect] = frozenset(),
+) -> str | None:
     """The webhook HMAC scheme, implemented from its description."""
     date = request.headers.get("x-ms-date")
+    if Defect.CASE_SENSITIVE_DATE in defects:  # a dict of the headers as sent, looked up by one spelling
+        date = dict(request.scope.get("extensions", {}).get(HEADERS_AS_SENT, ())).get("X-Ms-Date")
     claimed = request.headers.get("x-ms-content-sha256")
     authorization = request.headers.get("authorization")
     if not (date and claimed and authorization):
@@ -163,9 +182,16 @@ def _verify(request: Request, body: bytes, secret: str, now: datetime, check_dat
             signed_at = parsedate_to_datetime(date)
         except (TypeError, ValueError):
             return "bad date"
-        if abs((now - signed_at).total_seconds()) > 300:
+        skew = (now - signed_at).total_seconds()
+        if skew > 300 or (skew < -300 and Defect.ACCEPT_FUTURE_DATE not in defects):
             return "stale date"
-    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    hashed = body
+    if Defect.HASH_REPARSED_BODY in defects:
+        try:  # JSON.stringify(JSON.parse(body)): compact, keys in their order, non-ASCII raw
+            hashed = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+        except ValueError:
+            pass
+    digest = base64.b64encode(hashlib.sha256(hashed).digest()).decode()
     if not hmac.compare_digest(digest, claimed):
         return "content hash mismatch"
     target = request.scope["raw_path"].decode() + (
@@ -200,13 +226,21 @@ def make_psp(
         if Defect.SLOW in defects:
             await asyncio.sleep(slow_seconds)
         raw = await request.body()
+        if Defect.SMALL_BUFFER in defects and len(raw) > 5 * 1024:
+            raise BufferError("request body larger than the 5 KiB buffer")
+        if Defect.ASCII_ONLY in defects:
+            raw.decode("ascii")  # raises on the first non-ASCII byte: a 500
         if secret is not None and Defect.IGNORE_SIGNATURE not in defects:
-            reason = _verify(request, raw, secret, now(), check_date=Defect.ACCEPT_STALE_DATE not in defects)
+            reason = _verify(request, raw, secret, now(), check_date=Defect.ACCEPT_STALE_DATE not in defects,
+                             defects=defects)
             if reason:
                 return problem(401, reason)
         if Defect.RESERVE_EVERYTHING in defects:
             return JSONResponse({"status": "RESERVE"})
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        content_type = request.headers.get("content-type", "")
+        if Defect.CHARSET_REFUSED in defects and content_type != "application/json":
+            return problem(415, "expected application/json")
+        if content_type.split(";")[0].strip() != "application/json":
             return problem(415, "expected application/json")
         try:
             body = json.loads(raw)
@@ -253,7 +287,8 @@ def make_psp(
         payments.setdefault(payment, answer)
         return _answer(answer, defects, quirks)
 
-    return Starlette(routes=[Route(PATH, callback, methods=["POST"])])
+    middleware = [Middleware(GZipMiddleware, minimum_size=0)] if Quirk.GZIP in quirks else []
+    return Starlette(routes=[Route(PATH, callback, methods=["POST"])], middleware=middleware)
 
 
 def _answer(answer: dict[str, Any], defects: frozenset[Defect], quirks: frozenset[Quirk]) -> Response:
@@ -267,7 +302,8 @@ def _answer(answer: dict[str, Any], defects: frozenset[Defect], quirks: frozense
     if Defect.TEXT_PLAIN_ANSWER in defects:
         return Response(json.dumps(answer), media_type="text/plain")
     media_type = "application/json; charset=utf-8" if Quirk.CHARSET in quirks else "application/json"
-    return _with_quirks(Response(json.dumps(answer), media_type=media_type), quirks)
+    text = json.dumps(answer, indent=2) + "\n" if Quirk.PRETTY_ANSWERS in quirks else json.dumps(answer)
+    return _with_quirks(Response(text, media_type=media_type), quirks)
 
 
 def _with_quirks(response: Response, quirks: frozenset[Quirk]) -> Response:
