@@ -36,7 +36,10 @@ class Common(BaseModel):
     maskedCardNumber: _pattern(r"^[0-9]{6,8}X{1,9}[0-9]{4}$")  # type: ignore[valid-type]  # noqa: N815
     cardType: Str  # noqa: N815
     cardIssuedInCountryCode: _pattern(r"^[A-Z]{2}$")  # type: ignore[valid-type]  # noqa: N815
-    softDeclineCompletedRedirectUrl: Str  # noqa: N815
+    # https to a host name or IPv4 address, or http to a loopback host only (the document's description)
+    softDeclineCompletedRedirectUrl: _pattern(  # type: ignore[valid-type]  # noqa: N815
+        r"^(?:https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|http://(?:localhost|127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|\[::1\]))(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
+    )
 
 
 class TokenCallback(Common):

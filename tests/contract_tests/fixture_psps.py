@@ -34,6 +34,7 @@ class Defect(StrEnum):
     FAIL_WITHOUT_ERROR_CODE = "fail-without-error-code"  # CC001
     TEXT_PLAIN_ANSWER = "text-plain-answer"  # CC001
     SOFT_DECLINE_WITHOUT_URL = "soft-decline-without-url"  # CC001
+    HTTP_SOFT_DECLINE_URL = "http-soft-decline-url"  # CC001: its 3-D Secure page on plain http to a network host
     CRASH_ON_MALFORMED_JSON = "crash-on-malformed-json"  # CC002
     SLOW = "slow"  # CC003
     RESERVE_EVERYTHING = "reserve-everything"  # CC004
@@ -79,7 +80,10 @@ _TOP = {
     "cardType": _STRING,
     "cardIssuedInCountryCode": re.compile(r"[A-Z]{2}"),
     "paymentInstrument": re.compile(r"TOKEN|PAN"),
-    "softDeclineCompletedRedirectUrl": re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+"),
+    # https to a host name or IPv4 address, or http to a loopback host only (the document's description)
+    "softDeclineCompletedRedirectUrl": re.compile(
+        r"(?:https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|http://(?:localhost|127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|\[::1\]))(?::[0-9]{1,5})?(?:[/?#]\S*)?"
+    ),
 }
 _OPTIONAL_TOP = {"encryptedPan": _STRING}
 _TOKEN = {
@@ -271,7 +275,9 @@ def make_psp(
             in_flight.add(attempt)
             await asyncio.sleep(0.05)  # the issuer's round trip, between "seen before?" and "store"
             in_flight.discard(attempt)
-        base = f"{request.url.scheme}://{request.headers['host']}"
+        # Its 3-D Secure page is on https, as the document requires (one defect keeps the scheme it was called on).
+        scheme = request.url.scheme if Defect.HTTP_SOFT_DECLINE_URL in defects else "https"
+        base = f"{scheme}://{request.headers['host']}"
         if not earlier:
             answer = _decide(body, base, quirks)
         elif len(earlier) == 1 and earlier[0][1]["status"] == "SOFT_DECLINE" \

@@ -46,6 +46,7 @@ def test_callback_url_with_a_query_string_is_signed_as_sent(contract: Contract) 
         (Defect.FAIL_WITHOUT_ERROR_CODE, "CC001"),
         (Defect.TEXT_PLAIN_ANSWER, "CC001"),
         (Defect.SOFT_DECLINE_WITHOUT_URL, "CC001"),
+        (Defect.HTTP_SOFT_DECLINE_URL, "CC001"),
         (Defect.CRASH_ON_MALFORMED_JSON, "CC002"),
         (Defect.RESERVE_EVERYTHING, "CC004"),
         (Defect.REJECT_UNKNOWN_FIELDS, "CC005"),

@@ -34,7 +34,10 @@ _TOP = {
     "pspReference": _ANY,
     "authorizationAttemptId": _ANY,
     "merchantSerialNumber": re.compile(r"[0-9]{4,6}"),
-    "softDeclineCompletedRedirectUrl": re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+"),
+    # https to a host name or IPv4 address, or http to a loopback host only (the document's description)
+    "softDeclineCompletedRedirectUrl": re.compile(
+        r"(?:https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|http://(?:localhost|127(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|\[::1\]))(?::[0-9]{1,5})?(?:[/?#]\S*)?"
+    ),
 }
 _CARD = {
     "maskedCardNumber": re.compile(r"[0-9]{6,8}X{1,9}[0-9]{4}"),
@@ -160,7 +163,7 @@ def make_v2_psp(
             answer = {"status": "FAIL", "errorCode": codes["3ds"], "errorMessage": "3-D Secure not completed"}
             answers[attempt] = (raw, answer)
             return JSONResponse(answer)
-        base = f"{request.url.scheme}://{request.headers['host']}"
+        base = f"https://{request.headers['host']}"  # the document wants its 3-D Secure page on https
         answer = {**_decide(masked[-4:], base, codes), "networkTransactionReference": uuid.uuid4().hex}
         answers[attempt] = (raw, answer)
         return JSONResponse(answer)
