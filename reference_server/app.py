@@ -26,6 +26,7 @@ from starlette.types import Scope
 from callback_core.auth_header import AUTH_HEADER_EXTENSION, AuthHeader, auth_header_name
 from callback_core.spec import HTTP_METHODS, Contract, bundled_document, bundled_spec_path, read_document
 from reference_server import bodies
+from reference_server.browser_headers import BrowserHeaders, page_policy
 from reference_server.callback_fields import CallbackFields, CallbackNames
 from reference_server.cards import load_cards
 from reference_server.connexion_app import (
@@ -34,9 +35,11 @@ from reference_server.connexion_app import (
     current_scope,
     parameter_validator_for_one_app,
 )
+from reference_server.decision_form import TOKEN_FIELD, DecisionTokens, cross_site_refusal
 from reference_server.errors import (
     BadRequest,
     ConfigError,
+    Forbidden,
     ReferenceServerError,
     http_exception_handler,
     on_connexion_problem,
@@ -45,8 +48,9 @@ from reference_server.errors import (
 )
 from reference_server.middleware import CallbackGuard, CallbackLog, trace_of
 from reference_server.psp import Psp
+from reference_server.redirects import allowed_redirect, is_loopback_host, origin_of
 from reference_server.sqlite_store import SqliteAttemptStore
-from reference_server.views import attempt_view, format_three_ds_page
+from reference_server.views import STYLE_HASH, attempt_view, format_three_ds_page
 
 MAX_BODY_BYTES = 64 * 1024
 # Part of the deadline kept free for the network and Vipps MobilePay's side: 25 %, at most 5 s.
@@ -102,10 +106,11 @@ def create_app(
     budget = answer_budget(contract.deadline_seconds)
     margin = contract.deadline_seconds - budget
     callback_fields = CallbackFields.from_contract(contract)
+    store = SqliteAttemptStore(db_path)
     psp = Psp(
         fields=callback_fields,
         cards=load_cards(contract),
-        store=SqliteAttemptStore(db_path),
+        store=store,
         now=clock,
         answer_budget_seconds=budget,
         issuer_delay_seconds=(
@@ -123,7 +128,7 @@ def create_app(
     reference_spec = bundled_document("reference-server.yaml")
     app = ReferenceApp(__name__, lifespan=lifespan, middlewares=middlewares(validate_responses, [spec, reference_spec]))
     view_names = CallbackNames.from_view_schema(read_document(reference_spec))
-    resolver = _resolver(_handlers(psp, contract, callback_fields, view_names))
+    resolver = _resolver(_handlers(psp, contract, callback_fields, view_names, DecisionTokens(store.form_key)))
     body_validators = body_validator_map(bodies.for_one_app(contract.document))
     # Both documents share the root path. Connexion sorts equal base paths in reverse order of
     # addition, and only the first one's Swagger UI is reachable: add the callback contract LAST so
@@ -147,6 +152,14 @@ def create_app(
     )
     app.add_middleware(CallbackLog, position=MiddlewarePosition.BEFORE_EXCEPTION, path=contract.path,
                        method=contract.method, attempt_key=callback_fields.attempt_name)
+
+    def is_callback(scope: Scope) -> bool:
+        # The callback's answers are read by Vipps MobilePay's servers, never shown in a browser.
+        return bool(scope.get("path") == contract.path and scope.get("method") == contract.method)
+
+    # Outside the exception layer, so that error answers carry the headers too.
+    app.add_middleware(BrowserHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION, skip=is_callback,
+                       style_hashes=[STYLE_HASH], ui_prefix="/ui")
     app.add_middleware(
         CallbackGuard,
         position=MiddlewarePosition.BEFORE_VALIDATION,
@@ -206,7 +219,7 @@ def _resolver(handlers: Mapping[str, Handler]) -> Resolver:
 
 
 def _handlers(
-    psp: Psp, contract: Contract, callback_fields: CallbackFields, view_names: CallbackNames
+    psp: Psp, contract: Contract, callback_fields: CallbackFields, view_names: CallbackNames, tokens: DecisionTokens
 ) -> dict[str, Handler]:
     async def card_callback(body: dict[str, Any]) -> Response:
         scope = current_scope()
@@ -219,16 +232,30 @@ def _handlers(
 
     async def three_ds_page(authorization_attempt_id: str) -> Response:
         view = await psp.three_ds(authorization_attempt_id)
-        return HTMLResponse(format_three_ds_page(view))
+        if view.state == "open" and allowed_redirect(view.completed_redirect_url):
+            # The decision's 303 goes there, and Chromium holds that redirect to the page's form-action.
+            page_policy(current_scope()).form_targets.append(origin_of(view.completed_redirect_url))
+        return HTMLResponse(format_three_ds_page(view, tokens.token(authorization_attempt_id)))
 
     async def three_ds_decision(authorization_attempt_id: str, body: Any = None) -> Response:
-        decision = body.get("decision") if isinstance(body, Mapping) else None
+        scope = current_scope()
+        refusal = cross_site_refusal(Headers(scope=scope), origin_of(base_url(scope)))
+        if refusal is not None:
+            raise Forbidden(refusal)
+        form = body if isinstance(body, Mapping) else {}
+        decision = form.get("decision")
         if decision not in ("approve", "reject"):
             # Connexion lets a body without Content-Type through unparsed; refuse it here too.
             raise BadRequest("the form needs decision=approve or decision=reject")
-        target = await psp.decide(authorization_attempt_id, decision)
+        if not tokens.matches(authorization_attempt_id, form.get(TOKEN_FIELD)):
+            raise Forbidden("the form's token is missing or is not this session's: open the 3-D Secure page again")
+        view = await psp.decide(authorization_attempt_id, decision)
+        if not allowed_redirect(view.completed_redirect_url):
+            # Recorded, but the stored return URL is no place to send a browser: the page says so instead.
+            return HTMLResponse(format_three_ds_page(view, ""))
         # Location exactly as received (validated as a URI), not re-quoted by a redirect helper.
-        return Response(status_code=303, headers={"Location": quote(target, safe="".join(map(chr, range(33, 127))))})
+        location = quote(view.completed_redirect_url, safe="".join(map(chr, range(33, 127))))
+        return Response(status_code=303, headers={"Location": location})
 
     async def get_attempt(authorization_attempt_id: str) -> Response:
         attempt = await psp.attempt(authorization_attempt_id)
@@ -261,11 +288,16 @@ def _allowed_methods(documents: list[Path]) -> Callable[[str], list[str]]:
 
 
 def base_url(scope: Scope) -> str:
-    """The server's base URL as the client addressed it (Host header), for the 3-D Secure page link."""
+    """The server's base URL as the client addressed it (Host header), for the 3-D Secure page link.
+
+    `http` only on a loopback host: the document wants the page on https, so a server reached over plain
+    http on any other name is taken to sit behind a proxy that ends TLS for it.
+    """
     host = Headers(scope=scope).get("host", "")
     if not _HOST.match(host):
         name, port = scope.get("server") or ("127.0.0.1", None)
         name = f"[{name}]" if ":" in str(name) else str(name)
         host = name if port is None else f"{name}:{port}"
-    scheme = "https" if scope.get("scheme") == "https" else "http"
+    name = host.rsplit("]", 1)[0] + "]" if host.startswith("[") else host.split(":", 1)[0]
+    scheme = "http" if scope.get("scheme") != "https" and is_loopback_host(name) else "https"
     return f"{scheme}://{host}{scope.get('root_path', '')}"

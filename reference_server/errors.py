@@ -48,6 +48,10 @@ class Unauthorized(ReferenceServerError):
     status = 401
 
 
+class Forbidden(ReferenceServerError):
+    status = 403
+
+
 class NotFound(ReferenceServerError):
     status = 404
 

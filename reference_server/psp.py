@@ -301,17 +301,19 @@ class Psp:
             attempt_id, three_ds_state(attempt), attempt.three_ds_decision, attempt.completed_redirect_url
         )
 
-    async def decide(self, attempt_id: str, decision: str) -> str:
-        """Record the user's 3-D Secure decision; the URL to send the browser to."""
+    async def decide(self, attempt_id: str, decision: str) -> ThreeDSecureView:
+        """Record the user's 3-D Secure decision, once: a session already decided is a Conflict, unchanged."""
         async with self._attempt_lock(attempt_id):
             view = await self.three_ds(attempt_id)
             if view.state == "closed":
                 raise Conflict("this 3-D Secure session is closed: the second callback was already answered")
-            if view.decision is not None and view.decision != decision:
-                raise Conflict(f"this 3-D Secure session was already decided ({view.decision})")
-            if view.decision is None:
-                await self._store.set_three_ds_decision(attempt_id, decision, self._now())
-            return view.completed_redirect_url
+            decided = "this 3-D Secure session was already decided ({}); a decision is recorded only once"
+            if view.decision is not None:
+                raise Conflict(decided.format(view.decision))
+            if not await self._store.set_three_ds_decision(attempt_id, decision, self._now()):
+                # Another process sharing the database recorded a decision in between.
+                raise Conflict(decided.format((await self.three_ds(attempt_id)).decision))
+            return replace(view, state="decided", decision=decision)
 
 
 # A simulated network reference is no secret: a seeded PRNG spares a getrandom() system call per

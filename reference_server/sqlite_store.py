@@ -43,7 +43,12 @@ CREATE TABLE IF NOT EXISTS callbacks (
     answered_at TEXT NOT NULL,
     PRIMARY KEY (attempt_id, sequence)
 );
+CREATE TABLE IF NOT EXISTS server_keys (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 """
+_FORM_KEY = "3ds-decision-form"
 
 
 class SqliteAttemptStore:
@@ -62,6 +67,7 @@ class SqliteAttemptStore:
         self._path = path
         try:
             self._conn = self._connect()
+            self.form_key = self._form_key()
         except (sqlite3.Error, OSError) as exc:
             raise ConfigError(f"cannot open the database {path}: {exc}") from None
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
@@ -83,6 +89,13 @@ class SqliteAttemptStore:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(_SCHEMA)
         return conn
+
+    def _form_key(self) -> bytes:
+        # Made once per database, so that every process sharing it, and the next start, sign alike; the first
+        # writer wins and every other reads its key.
+        self._conn.execute("INSERT OR IGNORE INTO server_keys (name, value) VALUES (?, randomblob(32))", (_FORM_KEY,))
+        row = self._conn.execute("SELECT value FROM server_keys WHERE name = ?", (_FORM_KEY,)).fetchone()
+        return bytes(row[0])
 
     async def _run(self, fn: Callable[[], T], *, write: bool = False) -> T:
         if self._closed:
@@ -161,11 +174,13 @@ class SqliteAttemptStore:
         except sqlite3.IntegrityError:
             raise DuplicateCallback(f"callback {c.sequence} of {attempt_id!r} exists already") from None
 
-    async def set_three_ds_decision(self, attempt_id: str, decision: str, at: datetime) -> None:
-        await self._run(lambda: self._update(
-            "UPDATE attempts SET three_ds_decision = ?, three_ds_decided_at = ? WHERE attempt_id = ?",
+    async def set_three_ds_decision(self, attempt_id: str, decision: str, at: datetime) -> bool:
+        # Only while undecided: of two processes deciding at once, one records and the other is told.
+        return await self._run(lambda: self._update(
+            "UPDATE attempts SET three_ds_decision = ?, three_ds_decided_at = ?"
+            " WHERE attempt_id = ? AND three_ds_decision IS NULL",
             (decision, iso_time(at), attempt_id),
-        ), write=True)
+        ) > 0, write=True)
 
     async def set_late_outcome(self, attempt_id: str, status: str, at: datetime) -> None:
         await self._run(lambda: self._update(
@@ -173,8 +188,8 @@ class SqliteAttemptStore:
             (status, iso_time(at), attempt_id),
         ), write=True)
 
-    def _update(self, sql: str, params: tuple[Any, ...]) -> None:
-        self._conn.execute(sql, params)
+    def _update(self, sql: str, params: tuple[Any, ...]) -> int:
+        return self._conn.execute(sql, params).rowcount
 
     async def close(self) -> None:
         if self._closed:

@@ -56,6 +56,8 @@ class Attempt:
 class AttemptStore(Protocol):
     """Durable attempts. Every write is committed before it returns (the answer is sent after)."""
 
+    form_key: bytes  # signs the 3-D Secure decision forms; kept as long as the attempts are
+
     async def get(self, attempt_id: str) -> Attempt | None: ...
 
     async def add_first_callback(self, attempt: Attempt) -> None:
@@ -64,7 +66,8 @@ class AttemptStore(Protocol):
     async def add_callback(self, attempt_id: str, callback: StoredCallback) -> None:
         """Store a later callback; DuplicateCallback if that sequence number is taken."""
 
-    async def set_three_ds_decision(self, attempt_id: str, decision: str, at: datetime) -> None: ...
+    async def set_three_ds_decision(self, attempt_id: str, decision: str, at: datetime) -> bool:
+        """Record the decision if the session has none yet; False if it was decided already."""
 
     async def set_late_outcome(self, attempt_id: str, status: str, at: datetime) -> None: ...
 

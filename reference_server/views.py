@@ -6,8 +6,11 @@ import json
 from html import escape
 from typing import Any
 
+from reference_server.browser_headers import source_hash
 from reference_server.callback_fields import CallbackNames
+from reference_server.decision_form import TOKEN_FIELD
 from reference_server.psp import ThreeDSecureView, three_ds_state
+from reference_server.redirects import allowed_redirect
 from reference_server.storage import Attempt
 from reference_server.storage import iso_time as iso
 
@@ -25,26 +28,32 @@ button { flex: 1; font-size: 1.05rem; padding: .8rem; border-radius: 8px; border
          background: #fff; cursor: pointer; }
 button#approve { background: #ff5b24; border-color: #ff5b24; color: #fff; }
 """
+# The page's only style, allowed by the Content-Security-Policy by this hash (no inline style else runs).
+STYLE_HASH = source_hash(_STYLE)
 
 
-def format_three_ds_page(view: ThreeDSecureView) -> str:
-    """The page a soft decline sends the user to; while open, one form posting `decision` here."""
+def format_three_ds_page(view: ThreeDSecureView, token: str) -> str:
+    """The page a soft decline sends the user to; while open, one form posting `decision` and the session's
+    `token` here. The return link is shown only for a URL a browser may be sent to (`allowed_redirect`)."""
     attempt = escape(view.attempt_id)
     if view.state == "open":
         body = (
             "<p>Your bank asks you to confirm this card payment.</p>\n"
             # No action attribute: the form posts back to this very URL.
             '<form method="post">\n'
+            f'  <input type="hidden" name="{TOKEN_FIELD}" value="{escape(token, quote=True)}">\n'
             '  <button type="submit" name="decision" value="approve" id="approve">Approve</button>\n'
             '  <button type="submit" name="decision" value="reject" id="reject">Reject</button>\n'
             "</form>"
         )
     elif view.state == "decided":
-        target = escape(view.completed_redirect_url, quote=True)
-        body = (
-            f'<p id="state">Decision recorded: {escape(view.decision or "")}.</p>\n'
-            f'<p><a href="{target}">Return to Vipps MobilePay</a></p>'
-        )
+        recorded = f'<p id="state">Decision recorded: {escape(view.decision or "")}.</p>\n'
+        if allowed_redirect(view.completed_redirect_url):
+            target = escape(view.completed_redirect_url, quote=True)
+            body = f'{recorded}<p><a href="{target}">Return to Vipps MobilePay</a></p>'
+        else:
+            body = (f'{recorded}<p id="no-return">The return address stored for this payment is not an https URL, '
+                    "so this page does not link to it. Go back to the Vipps MobilePay app.</p>")
     else:
         body = '<p id="state">This 3-D Secure session is closed.</p>'
     return (

@@ -200,7 +200,9 @@ async def _three_ds(
             answer = await client.post(
                 form.action,
                 content=urlencode(form.submission(decision)).encode("ascii"),
-                headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
+                # As a browser posts a form: its hidden fields (the session's token) and the page's Origin.
+                headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT,
+                         "Origin": parsed.origin},
             )
     except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         return dataclasses.replace(step, detail=f"posting the decision failed ({type(exc).__name__})")

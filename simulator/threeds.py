@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 REFERENCE_GENERATOR = "card-callback reference server"
 DECISION_FIELD = "decision"
@@ -34,6 +34,7 @@ class Form:
 class Page:
     generator: str | None
     forms: tuple[Form, ...]
+    origin: str = ""  # the page's origin, which a browser names in the Origin header of the form's post
 
     @property
     def is_reference_server(self) -> bool:
@@ -48,7 +49,20 @@ def parse_page(html: str, page_url: str) -> Page:
     parser = _PageParser(page_url)
     parser.feed(html)
     parser.close()
-    return Page(parser.generator, tuple(parser.forms))
+    return Page(parser.generator, tuple(parser.forms), origin_of(page_url))
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as a browser writes an Origin header (the scheme's default port left out)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{parts.scheme.lower()}://{host}" if port in (None, default) else f"{parts.scheme.lower()}://{host}:{port}"
 
 
 class _PageParser(HTMLParser):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -105,3 +106,25 @@ def _wait_until_up(base_url: str) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise AssertionError(f"{base_url} did not answer within 20 s")
+
+
+def form_token(page_html: str) -> str:
+    """The hidden token of the 3-D Secure page's decision form."""
+    found = re.search(r'<input type="hidden" name="token" value="([^"]*)">', page_html)
+    assert found is not None, page_html
+    return found.group(1)
+
+
+def origin(url: str) -> str:
+    """The origin a browser names when it posts the form of the page at `url`."""
+    parts = httpx.URL(url)
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{parts.host}" + ("" if parts.port in (None, default) else f":{parts.port}")
+
+
+async def decide(client: httpx.AsyncClient, url: str, decision: str, token: str | None = None) -> httpx.Response:
+    """Post the 3-D Secure decision as a browser would: the page's token and the page's Origin."""
+    url = str(client.base_url.join(url))
+    if token is None:
+        token = form_token((await client.get(url)).text)
+    return await client.post(url, data={"decision": decision, "token": token}, headers={"Origin": origin(url)})

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from reference_helpers import client_for, serve_process
+from reference_helpers import client_for, decide, serve_process
 
 from callback_core.spec import Contract, bundled_document, bundled_spec_path
 from reference_server import create_app
@@ -61,8 +61,7 @@ async def test_soft_decline_then_second_callback_after_approval(tmp_path: Path, 
     async with client_for(tmp_path, spec_path=V2) as client:
         answer = await client.post(PATH, json=first)
         assert answer.json()["status"] == "SOFT_DECLINE"
-        page = answer.json()["softDeclineRedirectUrl"].removeprefix("http://psp.test")
-        decided = await client.post(page, data={"decision": "approve"})
+        decided = await decide(client, answer.json()["softDeclineRedirectUrl"], "approve")
         assert decided.status_code == 303
         assert decided.headers["location"] == first["softDeclineCompletedRedirectUrl"]
         second = copy.deepcopy(first)

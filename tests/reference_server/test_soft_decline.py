@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from reference_helpers import client_for
+from reference_helpers import client_for, decide, form_token
 
 pytestmark = pytest.mark.anyio
 Make = Callable[..., dict[str, Any]]
@@ -36,13 +36,14 @@ async def test_round_trip(tmp_path: Path, callback: Make, decision: str, status:
     async with client_for(tmp_path) as client:
         first = await _soft_decline(client, body)
         url = first.json()["softDeclineRedirectUrl"]
-        assert url == "http://psp.test/3ds/sd-1"
+        assert url == "https://psp.test/3ds/sd-1"
         page = await client.get(url)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert '<meta name="generator" content="card-callback reference server">' in page.text
         assert len(re.findall(r"<form\b", page.text)) == 1 and 'method="post"' in page.text
         assert f'name="decision" value="{decision}"' in page.text
-        posted = await client.post(url, data={"decision": decision})
+        token = form_token(page.text)
+        posted = await decide(client, url, decision, token)
         assert posted.status_code == 303
         assert posted.headers["location"] == COMPLETED
         second = await client.post("/psp-makepayment", json=_second(body))
@@ -55,7 +56,7 @@ async def test_round_trip(tmp_path: Path, callback: Make, decision: str, status:
         # A third, different callback is refused, and the session is closed.
         third = {**_second(body), "networkToken": {**body["networkToken"], "cryptogram": "Third=="}}
         assert (await client.post("/psp-makepayment", json=third)).status_code == 409
-        assert (await client.post(url, data={"decision": decision})).status_code == 409
+        assert (await decide(client, url, decision, token)).status_code == 409
         assert "closed" in (await client.get(url)).text
         attempt = (await client.get("/attempts/sd-1")).json()
         assert attempt["threeDSecure"]["state"] == "closed"
@@ -75,17 +76,23 @@ async def test_never_completed_fails(tmp_path: Path, callback: Make) -> None:
     }
 
 
-async def test_decision_is_idempotent_but_cannot_change(tmp_path: Path, callback: Make) -> None:
+@pytest.mark.parametrize("again", ["approve", "reject"])
+async def test_a_session_is_decided_once(tmp_path: Path, callback: Make, again: str) -> None:
     body = callback("3000", "sd-3", softDeclineCompletedRedirectUrl=COMPLETED)
     async with client_for(tmp_path) as client:
         url = (await _soft_decline(client, body)).json()["softDeclineRedirectUrl"]
-        assert (await client.post(url, data={"decision": "approve"})).status_code == 303
-        assert (await client.post(url, data={"decision": "approve"})).status_code == 303
-        changed = await client.post(url, data={"decision": "reject"})
-        assert changed.status_code == 409
-        assert changed.headers["content-type"] == "application/problem+json"
-        assert (await client.post(url, data={"decision": "maybe"})).status_code == 400
+        token = form_token((await client.get(url)).text)
+        assert (await decide(client, url, "approve", token)).status_code == 303
+        before = (await client.get("/attempts/sd-3")).json()["threeDSecure"]
+        second = await decide(client, url, again, token)
+        assert second.status_code == 409
+        assert second.headers["content-type"] == "application/problem+json"
+        assert "already decided (approve)" in second.json()["detail"]
+        assert "location" not in second.headers
+        assert (await decide(client, url, "maybe", token)).status_code == 400
         assert "Decision recorded: approve" in (await client.get(url)).text
+        assert (await client.get("/attempts/sd-3")).json()["threeDSecure"] == before
+        assert (await client.post("/psp-makepayment", json=_second(body))).json()["status"] == "RESERVE"
 
 
 async def test_second_callback_must_be_about_the_same_payment(tmp_path: Path, callback: Make) -> None:
@@ -103,16 +110,18 @@ async def test_three_ds_page_only_for_soft_declined_attempts(tmp_path: Path, cal
         await client.post("/psp-makepayment", json=callback("1234", "plain-1"))
         assert (await client.get("/3ds/plain-1")).status_code == 404
         assert (await client.get("/3ds/unknown")).status_code == 404
-        assert (await client.post("/3ds/unknown", data={"decision": "approve"})).status_code == 404
+        # Where the 3-D Secure pages are (https: this server is not on loopback); a forged token is refused first.
+        refused = await decide(client, "https://psp.test/3ds/unknown", "approve", "not-a-token")
+        assert refused.status_code == 403 and "token" in refused.json()["detail"]
 
 
 async def test_attempt_ids_with_reserved_characters_get_a_working_page(tmp_path: Path, callback: Make) -> None:
     body = callback("3000", "a/b c?d%e", softDeclineCompletedRedirectUrl=COMPLETED)
     async with client_for(tmp_path) as client:
         url = (await _soft_decline(client, body)).json()["softDeclineRedirectUrl"]
-        assert url == "http://psp.test/3ds/a%2Fb%20c%3Fd%25e"
+        assert url == "https://psp.test/3ds/a%2Fb%20c%3Fd%25e"
         assert (await client.get(url)).status_code == 200
-        assert (await client.post(url, data={"decision": "approve"})).headers["location"] == COMPLETED
+        assert (await decide(client, url, "approve")).headers["location"] == COMPLETED
         assert (await client.post("/psp-makepayment", json=_second(body))).json()["status"] == "RESERVE"
 
 
@@ -124,7 +133,19 @@ async def test_page_url_follows_the_host_header(tmp_path: Path, callback: Make) 
         bogus = await client.post(
             "/psp-makepayment", json=callback("3000", "sd-6"), headers={"host": "evil.example/path?x"}
         )
-    assert response.json()["softDeclineRedirectUrl"] == "http://psp.example.com:8443/3ds/sd-5"
+        local = {
+            host: (await client.post("/psp-makepayment", json=callback("3000", f"sd-{host}"),
+                                     headers={"host": host})).json()["softDeclineRedirectUrl"]
+            for host in ("127.0.0.1:8080", "localhost", "[::1]:9000")
+        }
+    # Plain http to a network host is what the document forbids: the server is taken to sit behind TLS.
+    assert response.json()["softDeclineRedirectUrl"] == "https://psp.example.com:8443/3ds/sd-5"
+    # On loopback, local runs stay on plain http.
+    assert local == {
+        "127.0.0.1:8080": "http://127.0.0.1:8080/3ds/sd-127.0.0.1%3A8080",
+        "localhost": "http://localhost/3ds/sd-localhost",
+        "[::1]:9000": "http://[::1]:9000/3ds/sd-%5B%3A%3A1%5D%3A9000",
+    }
     # A Host header that is not a host name is not trusted into the URL.
     assert "evil" not in bogus.json()["softDeclineRedirectUrl"]
 
