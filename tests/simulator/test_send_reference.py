@@ -71,7 +71,8 @@ def test_document_example(reference: str) -> None:
 
 @pytest.mark.parametrize(
     ("args", "outcome", "error_code"),
-    [([], "RESERVE", None), (["--complete-3ds", "reject"], "FAIL", "3DS_FAILED")],
+    [([], "RESERVE", None), (["--complete-3ds", "approve"], "RESERVE", None),
+     (["--complete-3ds", "reject"], "FAIL", "3DS_FAILED")],
 )
 def test_soft_decline_round_trip(reference: str, args: list[str], outcome: str, error_code: str | None) -> None:
     code, report = run_json(reference, "--card-last4", "3000", *args)

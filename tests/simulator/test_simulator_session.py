@@ -20,7 +20,7 @@ PAGE = (
 def _soft_declining_psp(completion: str) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/cb":
-            return httpx.Response(200, json={"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "http://psp/3ds/1"})
+            return httpx.Response(200, json={"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://psp/3ds/1"})
         if request.method == "GET":
             return httpx.Response(200, html=PAGE)
         return httpx.Response(303, headers={"Location": completion})

@@ -49,3 +49,10 @@ def test_radio_inputs_select_and_relative_action() -> None:
 def test_page_without_a_decision_form() -> None:
     page = parse_page('<form method="post"><input name="otp"></form>', PAGE_URL)
     assert page.decision_form() is None
+
+
+def test_the_page_origin_is_what_a_browser_names_in_the_post() -> None:
+    # The reference server refuses a decision post whose Origin is not its page's own.
+    assert parse_page("", PAGE_URL).origin == "http://127.0.0.1:8080"
+    assert parse_page("", "https://PSP.example:443/3ds/a?b=c").origin == "https://psp.example"
+    assert parse_page("", "http://[::1]:9000/3ds/a").origin == "http://[::1]:9000"
