@@ -40,19 +40,25 @@ class DecisionTokens:
 def cross_site_refusal(headers: Headers, own_origin: str) -> str | None:
     """Why a decision post is refused as cross-site, or None.
 
-    Every current browser sends Origin with a form POST, so a post carrying a foreign Origin (or `null`, as
-    from a sandboxed frame) did not come from this page. Without Origin, Sec-Fetch-Site decides where a
-    browser sent it. A request with neither comes from no current browser: a script or an old client,
-    which cannot be made to post on a user's behalf the way a page can, so the form's token alone decides.
+    - An Origin naming a real origin must be this server's.
+    - Sec-Fetch-Site, when sent, must be `same-origin`. Browsers set it themselves, whatever the page's
+      referrer policy, and it is what tells the page's own post apart: under the page's
+      `Referrer-Policy: no-referrer` a browser sends `Origin: null` even for its own form.
+    - `Origin: null` without Sec-Fetch-Site is refused (a sandboxed frame, or an old browser under that
+      policy), since nothing tells where it came from.
+    - With neither header the post comes from no current browser but a script, which cannot be made to
+      post on a user's behalf the way a page can: the form's token alone decides.
     """
     origin = headers.get("origin")
-    if origin is not None:
-        if _origin(origin) != own_origin:
-            return "the decision was posted from another origin; only the 3-D Secure page itself may post it"
-        return None
+    opaque = origin is not None and origin.strip().lower() == "null"
+    if origin is not None and not opaque and _origin(origin) != own_origin:
+        return "the decision was posted from another origin; only the 3-D Secure page itself may post it"
     site = headers.get("sec-fetch-site")
-    if site is not None and site.strip().lower() != "same-origin":
-        return "the decision was posted from another site; only the 3-D Secure page itself may post it"
+    if site is not None:
+        if site.strip().lower() != "same-origin":
+            return "the decision was posted from another site; only the 3-D Secure page itself may post it"
+    elif opaque:
+        return "the decision was posted from an opaque origin (Origin: null); only the 3-D Secure page may post it"
     return None
 
 

@@ -157,18 +157,26 @@ async def test_a_post_from_another_origin_is_refused(tmp_path: Path, callback: M
             await client.post(url, data=form, headers=headers)
             for headers in (
                 {"Origin": "https://evil.example"},
-                {"Origin": "null"},  # a sandboxed frame
+                {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
                 {"Origin": "http://psp.test"},  # the page is on https: http is another origin
+                {"Origin": "null", "Sec-Fetch-Site": "cross-site"},  # a sandboxed frame of another site
+                {"Origin": "null"},  # nothing says where it came from
                 {"Sec-Fetch-Site": "cross-site"},
                 {"Sec-Fetch-Site": "same-site"},
             )
         ]
         state = (await client.get("/attempts/csrf")).json()["threeDSecure"]
+        # What a browser sends for the page's own form: its no-referrer policy turns Origin into "null".
+        own = await client.post(url, data=form, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    async with client_for(tmp_path, db_path=tmp_path / "scripted.sqlite3") as client:
+        url = await _soft_declined(client, callback("3000", "csrf", softDeclineCompletedRedirectUrl=COMPLETED))
+        token = form_token((await client.get(url)).text)
         # No Origin and no Sec-Fetch-Site: no current browser; the token alone decides.
-        scripted = await client.post(url, data=form)
-    assert [r.status_code for r in refused] == [403] * 5
+        scripted = await client.post(url, data={"decision": "approve", "token": token})
+    assert [r.status_code for r in refused] == [403] * 7
     assert all("origin" in r.json()["detail"] or "site" in r.json()["detail"] for r in refused)
     assert state["state"] == "open" and state["decision"] is None
+    assert own.status_code == 303
     assert scripted.status_code == 303
 
 
