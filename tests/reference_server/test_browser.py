@@ -15,6 +15,8 @@ import httpx
 import pytest
 from reference_helpers import form_token, serve_process
 
+from callback_core.spec import bundled_spec_path, read_document
+
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -187,3 +189,18 @@ def test_a_decision_posted_from_another_origin_is_refused(
             page.click("button#approve")
             page.wait_for_url(completed_url)
         assert httpx.get(f"{server.base_url}/attempts/cross-site").json()["threeDSecure"]["decision"] == "approve"
+
+
+def test_swagger_ui_renders_under_its_policy(tmp_path: Path) -> None:
+    with serve_process(tmp_path, tmp_path / "ui.sqlite3") as server, chromium() as page:
+        refused: list[str] = []
+        page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+                else None)
+        response = page.goto(f"{server.base_url}/ui/")
+        assert response is not None and "'unsafe-inline'" not in response.headers["content-security-policy"]
+        # The title comes from the document, fetched and rendered by Swagger UI's own scripts.
+        title = read_document(bundled_spec_path())["info"]["title"]
+        assert page.locator(".swagger-ui .info .title").inner_text().startswith(title)
+        page.locator(".opblock-summary").first.click()
+        page.locator(".opblock-body").first.wait_for()
+        assert refused == []
