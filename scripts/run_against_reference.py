@@ -2,14 +2,17 @@
 
 Both documents are run (openapi/card-callback.yaml and its nested-cardInfo revision card-callback-v2.yaml):
 the toolkit promises to follow the document, so both must conform. `--spec PATH` runs that one document
-instead, on both sides. Both sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET, so exporting it
-runs the signed suite. A document with an auth header slot (x-card-callback-auth-header) is run with a
-fresh random value given to the server and the suite alike, so that CC013 is judged. Extra arguments are
-passed to `card-callback test` (e.g. `--max-examples 20`); the exit code is the worst of the runs.
+instead, on both sides. Signing is always on, so that CC006 and CC008 are judged rather than skipped: both
+sides read the HMAC secret from CARD_CALLBACK_HMAC_SECRET when it is exported, and otherwise share a fresh
+random one through a file only this user can read, deleted afterwards (it is never printed). A document with
+an auth header slot (x-card-callback-auth-header) is run with a fresh random value given to the server and
+the suite alike, so that CC013 is judged. Extra arguments are passed to `card-callback test` (e.g.
+`--max-examples 20`); the exit code is the worst of the runs.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import signal
@@ -82,6 +85,26 @@ def callback_slot(document: Path) -> tuple[str, bool]:
     return contract.path, auth_header_name(contract) is not None
 
 
+def secret_file(directory: Path, name: str, value: str) -> Path:
+    """`value` in a new file under `directory` that only this user can read (0600 from its creation)."""
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(value)
+    return path
+
+
+def signing_options(directory: Path) -> list[str]:
+    """The HMAC secret for both sides: the exported one (each side reads it), else a fresh one in a file."""
+    from callback_core.secrets import SECRET_ENV
+
+    if os.environ.get(SECRET_ENV):
+        return []
+    # 64 random bytes in base64, shaped like the client secrets Vipps MobilePay issues.
+    generated = base64.b64encode(secrets.token_bytes(64)).decode("ascii")
+    return ["--hmac-secret-file", str(secret_file(directory, "hmac-secret", generated))]
+
+
 def run_one(document: Path, argv: list[str]) -> int:
     """The reference server on `document` against the suite on `document`; the suite's exit code."""
     port = free_port()
@@ -89,15 +112,15 @@ def run_one(document: Path, argv: list[str]) -> int:
         auth: list[str] = []
         path, has_slot = callback_slot(document)
         if has_slot:
-            value_file = Path(tmp) / "auth-header"
-            value_file.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+            value_file = secret_file(Path(tmp), "auth-header", secrets.token_urlsafe(24))
             auth = ["--auth-header-file", str(value_file)]
+        signing = signing_options(Path(tmp))
         # The server's own log would interleave with the report: it goes to a file, shown on failure.
         log_path = Path(tmp) / "reference-server.log"
         log = log_path.open("wb")
         server = subprocess.Popen(
             [str(BIN / "card-callback"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--db", str(Path(tmp) / "reference.sqlite3"), "--spec", str(document), *auth],
+             "--db", str(Path(tmp) / "reference.sqlite3"), "--spec", str(document), *auth, *signing],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -106,7 +129,9 @@ def run_one(document: Path, argv: list[str]) -> int:
             url = f"http://127.0.0.1:{port}{path}"
             print(f"\n== {document.name}: reference server on {url} (pid {server.pid}); running the contract suite",
                   flush=True)
-            code = subprocess.call([str(BIN / "card-callback"), "test", url, "--spec", str(document), *auth, *argv])
+            code = subprocess.call(
+                [str(BIN / "card-callback"), "test", url, "--spec", str(document), *auth, *signing, *argv]
+            )
         except SystemExit:
             log.flush()
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
@@ -119,7 +144,8 @@ def run_one(document: Path, argv: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     spec, argv = split_spec(argv)
-    documents = [Path(spec[1])] if spec else list(DOCUMENTS)
+    # Absolute: the server would read a relative path from its package's directory, not from here.
+    documents = [Path(spec[1]).resolve()] if spec else list(DOCUMENTS)
     codes = {document.name: run_one(document, argv) for document in documents}
     print("\n" + "\n".join(f"{name}: exit {code}" for name, code in codes.items()), flush=True)
     return max(codes.values())
