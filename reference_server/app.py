@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -58,7 +59,7 @@ MARGIN_SHARE = 0.25
 MAX_MARGIN_SECONDS = 5.0
 _HOST = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
+    r"|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$"
 )
 
 
@@ -287,6 +288,19 @@ def _allowed_methods(documents: list[Path]) -> Callable[[str], list[str]]:
     return allowed
 
 
+def _trusted_host(host: str) -> bool:
+    """A Host header that makes a valid URL: a DNS name or a real IPv6 address, a port up to 65535."""
+    found = _HOST.match(host)
+    if not found or int(found.group("port") or 0) > 65535:
+        return False
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:host.index("]")])
+        except ValueError:
+            return False
+    return True
+
+
 def base_url(scope: Scope) -> str:
     """The server's base URL as the client addressed it (Host header), for the 3-D Secure page link.
 
@@ -294,7 +308,7 @@ def base_url(scope: Scope) -> str:
     http on any other name is taken to sit behind a proxy that ends TLS for it.
     """
     host = Headers(scope=scope).get("host", "")
-    if not _HOST.match(host):
+    if not _trusted_host(host):
         name, port = scope.get("server") or ("127.0.0.1", None)
         name = f"[{name}]" if ":" in str(name) else str(name)
         host = name if port is None else f"{name}:{port}"

@@ -160,3 +160,15 @@ async def test_three_ds_page_refuses_bad_requests_with_4xx(tmp_path: Path, callb
     assert as_json.status_code == 415
     assert put.status_code == 405
     assert put.headers["allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize("host", ["psp.example.com:99999", "[::::]", "[1.2.3]"])
+async def test_a_host_header_that_makes_no_valid_url_is_not_used(tmp_path: Path, callback: Make, host: str) -> None:
+    async with client_for(tmp_path) as client:
+        answer = await client.post("/psp-makepayment", json=callback("3000", "sd-host"), headers={"host": host})
+        decision = await client.post("/3ds/sd-host", data={"decision": "approve", "token": "x"},
+                                     headers={"host": host, "Origin": "https://psp.example.com"})
+    # Still a valid answer (validated against the document here), on the address the server was reached at.
+    assert answer.status_code == 200
+    assert answer.json()["softDeclineRedirectUrl"] == "https://psp.test/3ds/sd-host"
+    assert decision.status_code == 403
