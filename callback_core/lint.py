@@ -133,7 +133,8 @@ def _descriptions(document: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     try:
-        contract = Contract.from_dict(document)
+        contract = Contract.from_dict(document, check_usable=False)
+        contract.request_schema, contract.response_schema  # noqa: B018  (the JSON bodies the tools need)
     except SpecError as exc:
         yield Problem(exc.pointer, exc.reason)
         return
@@ -182,7 +183,7 @@ def _declared_roles(contract: Contract, op: str) -> Iterator[Problem]:
 def role_notes(document: Mapping[str, Any]) -> list[Problem]:
     """Not problems: the roles a document leaves undeclared and where their well-known names were found."""
     try:
-        contract = Contract.from_dict(document)
+        contract = Contract.from_dict(document, check_usable=False)
     except SpecError:
         return []  # lint() reports why
     where = _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION))
