@@ -22,6 +22,7 @@ from referencing.exceptions import Unresolvable
 from callback_core.errors import SpecError
 
 REF = "$ref"
+NULLABLE, ADDITIONAL_PROPERTIES = "nullable", "additionalProperties"
 ALL_OF, ONE_OF, ANY_OF = "allOf", "oneOf", "anyOf"
 # The keywords whose value is one schema, a list of schemas, or a map of named schemas.
 ONE_SCHEMA = ("items", "additionalProperties", "additionalItems", "not")
@@ -120,11 +121,11 @@ def parts_of(schema: Any) -> list[Any]:
 
 def is_closed(schema: Any) -> bool:
     """The object refuses properties it does not name (`additionalProperties: false`)."""
-    return isinstance(schema, Mapping) and schema.get("additionalProperties") is False
+    return isinstance(schema, Mapping) and schema.get(ADDITIONAL_PROPERTIES) is False
 
 
 def is_nullable(schema: Any) -> bool:
-    return isinstance(schema, Mapping) and schema.get("nullable") is True
+    return isinstance(schema, Mapping) and schema.get(NULLABLE) is True
 
 
 def items_of(schema: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import typing as t
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from connexion.validators import AbstractRequestBodyValidator
