@@ -77,6 +77,11 @@ def location_parts(where: str) -> tuple[str, ...]:
     return split_pointer(where[1:] if where.startswith("#") else where)
 
 
+def property_site(where: str, name: str) -> str:
+    """Where property `name` of the schema at document location `where` is declared."""
+    return child(where, "properties", name)
+
+
 def dotted(pointer: str) -> str:
     """`/cardInfo/maskedCardNumber` as a reader writes it: `cardInfo.maskedCardNumber`."""
     return ".".join(split_pointer(pointer)) or "(body)"
@@ -140,6 +145,23 @@ def is_object_schema(schema: Any) -> bool:
 def looks_like_schema(node: Any) -> bool:
     return isinstance(node, Mapping) and any(
         key in node for key in ("type", "pattern", "enum", "format", "properties", ONE_OF, ALL_OF, ANY_OF))
+
+
+def without_openapi_keywords(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of one schema node without what only OpenAPI 3.0 reads (`discriminator`, `nullable`)."""
+    return {key: value for key, value in node.items() if key not in ("discriminator", NULLABLE)}
+
+
+def all_of(schemas: list[Any]) -> dict[str, Any]:
+    return {ALL_OF: schemas}
+
+
+def one_of_values(name: str, mapping: Mapping[str, str]) -> dict[str, Any]:
+    """The constraint a discriminator's explicit mapping makes: the value is a key and the object its schema."""
+    return {ANY_OF: [
+        {"required": [name], "properties": {name: {"enum": [value]}}, ALL_OF: [{REF: ref}]}
+        for value, ref in mapping.items() if value
+    ]}
 
 
 def map_schema(node: Any, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:

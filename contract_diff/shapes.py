@@ -16,6 +16,7 @@ from callback_core.schema_model import (
     is_closed,
     model_for,
     properties_of,
+    property_site,
     ref_of,
     required_of,
     unescape,
@@ -118,7 +119,7 @@ class _Walker:
         combos: list[Combo] = [(frozenset(), {})]
         for name, prop in properties.items():
             at = child(pointer, name)
-            site = child(located.location, "properties", name)
+            site = property_site(located.location, name)
             field = Field(at, self.model.merged(prop), name in required, site, closed)
             nested = self.expand(prop, site, at, depth + 1, seen)
             combos = [
