@@ -132,9 +132,13 @@ def _descriptions(document: Mapping[str, Any]) -> Iterator[Problem]:
 def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     try:
         contract = Contract.from_dict(document, check_usable=False)
-        contract.request_schema, contract.response_schema  # noqa: B018  (the JSON bodies the tools need)
     except SpecError as exc:
         yield Problem(exc.pointer, exc.reason)
+        return
+    # What the tools need from the operation (its declared roles are judged below, each of them).
+    unusable = [Problem(exc.pointer, exc.reason) for exc in contract.unusable(roles=False)]
+    if unusable:
+        yield from unusable
         return
     op = _pointer(("paths", contract.path, contract.method.lower()))
     codes = [entry.code for entry in contract.error_codes]
@@ -181,7 +185,7 @@ def _declared_roles(contract: Contract, op: str) -> Iterator[Problem]:
 def role_notes(document: Mapping[str, Any]) -> list[Problem]:
     """Not problems: the roles a document leaves undeclared and where their well-known names were found."""
     try:
-        contract = Contract.from_dict(document, check_usable=False)
+        contract = Contract.from_dict(document)
     except SpecError:
         return []  # lint() reports why
     where = _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION))

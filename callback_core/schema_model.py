@@ -233,7 +233,8 @@ def discriminator_of(schema: Any) -> Discriminator | None:
     raw = schema.get("discriminator") if isinstance(schema, Mapping) else None
     if not isinstance(raw, Mapping) or not isinstance(raw.get("propertyName"), str):
         return None
-    mapping = raw.get("mapping") if isinstance(raw.get("mapping"), Mapping) else {}
+    found_mapping = raw.get("mapping")
+    mapping: Mapping[Any, Any] = found_mapping if isinstance(found_mapping, Mapping) else {}
     found = branches_of(schema)
     members = [ref for ref in (ref_of(b) for b in (found[1] if found else ())) if ref is not None]
     implicit = {ref[len(COMPONENT_SCHEMAS):]: ref for ref in members

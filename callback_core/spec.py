@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -150,21 +150,32 @@ class Contract:
         return contract
 
     def _check_usable(self, op: str) -> None:
-        """What every command needs from the operation, checked once: a JSON request body and 200 answer with
-        schemas, and every declared role pointing at a property (SpecError naming the place otherwise)."""
+        first = next(self.unusable(), None)
+        if first is not None:
+            raise first
+
+    def unusable(self, *, roles: bool = True) -> Iterator[SpecError]:
+        """Why the tools cannot use this (valid) document, each naming its place: the card callback must be a POST
+        with a JSON request body and a JSON 200 answer, and (`roles`) every declared role must point at a
+        property."""
         if self.method != "POST":
-            raise SpecError(self.source, f"the card callback must be a POST operation, not {self.method}", op)
-        self.request_schema  # noqa: B018  (each raises SpecError naming the place when it is missing)
-        self.response_schema  # noqa: B018
+            yield SpecError(self.source, f"the card callback must be a POST operation, not {self.method}",
+                            self.location)
+        for side in ("request", "response"):
+            try:
+                getattr(self, f"{side}_schema")
+            except SpecError as exc:
+                yield exc
+                return
         declared = self.operation.get(fields.ROLES_EXTENSION) or {}
         for side, properties in (("request", self.request_properties), ("response", self.response_properties)):
             known = {prop.pointer for prop in properties}
-            for name, pointer in (declared.get(side) or {}).items():
+            for name, pointer in (declared.get(side) or {}).items() if roles else ():
                 if pointer not in known:
-                    raise SpecError(
+                    yield SpecError(
                         self.source,
                         f"role {name!r} points at {pointer!r}, which names no property of the {side} schema",
-                        f"{op}/{fields.ROLES_EXTENSION}/{side}/{name}",
+                        f"{self.location}/{fields.ROLES_EXTENSION}/{side}/{name}",
                     )
 
     @cached_property
