@@ -304,19 +304,22 @@ class SchemaModel:
     def merged(self, schema: Any) -> Mapping[str, Any]:
         """The schema, resolved, with its `allOf` parts folded in (properties, required, other keywords).
 
-        Both parts' schemas apply to a property two parts define; the node's own keywords win a conflict."""
+        Both parts' schemas apply to a property two parts define; the node's own keywords win a conflict. A
+        `oneOf`/`anyOf` of one branch and no discriminator says what an `allOf` of it says, and is folded too."""
         node = self.resolve(schema)
         if not isinstance(node, Mapping):
             return {}
-        if not parts_of(node):
+        found = branches_of(node)
+        single = found if found is not None and len(found[1]) == 1 and discriminator_of(node) is None else None
+        if not parts_of(node) and single is None:
             return node
         cached = self._merged.get(id(node))
         if cached is not None and cached[0] is node:
             return cached[1]
-        out: dict[str, Any] = {k: v for k, v in node.items() if k != ALL_OF}
+        out: dict[str, Any] = {k: v for k, v in node.items() if k != ALL_OF and (single is None or k != single[0])}
         properties: dict[str, Any] = dict(properties_of(out))
         required = list(required_of(out))
-        for part in parts_of(node):
+        for part in [*parts_of(node), *(single[1] if single is not None else ())]:
             resolved = self.merged(part)
             for name, prop in properties_of(resolved).items():
                 mine = properties.get(name)
