@@ -47,7 +47,7 @@ def auth_header_name(contract: Contract) -> str | None:
     raw = contract.operation.get(AUTH_HEADER_EXTENSION)
     if raw is None:
         return None
-    op = "#/paths/" + contract.path.replace("~", "~0").replace("/", "~1") + "/" + contract.method.lower()
+    op = contract.location
     name = raw.get("header") if isinstance(raw, Mapping) else None
     if not isinstance(name, str) or not name:
         where = f"{op}/{AUTH_HEADER_EXTENSION}"

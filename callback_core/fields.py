@@ -12,8 +12,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+# The pointer functions and the property walk live in the schema model; these names are kept for callers.
+from callback_core.schema_model import SchemaModel, SchemaProperty, join_pointer, split_pointer
+
+__all__ = ["SchemaProperty", "join_pointer", "split_pointer"]
 
 ROLES_EXTENSION = "x-field-roles"
 CARD_DATA_EXTENSION = "x-card-data"
@@ -116,32 +120,6 @@ class FieldRole:
         return join_pointer(self.parts[:-1])
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaProperty:
-    """A property somewhere in a schema tree: its path in a body and its (resolved) schema."""
-
-    parts: tuple[str, ...]
-    schema: Mapping[str, Any]
-
-    @property
-    def pointer(self) -> str:
-        return join_pointer(self.parts)
-
-
-@lru_cache(maxsize=512)
-def split_pointer(pointer: str) -> tuple[str, ...]:
-    """RFC 6901: '/a~1b/c' -> ('a/b', 'c'); '' is the whole body."""
-    if pointer == "":
-        return ()
-    if not pointer.startswith("/"):
-        raise ValueError(f"a JSON pointer starts with '/', not {pointer!r}")
-    return tuple(part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/"))
-
-
-def join_pointer(parts: Iterable[str]) -> str:
-    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
-
-
 def get_at(body: Any, pointer: str) -> Any:
     """The value at `pointer` in `body`, or MISSING."""
     node = body
@@ -204,32 +182,15 @@ def card_values(body: Any, card_data_pointers: Iterable[str], min_length: int = 
 
 
 def schema_properties(
-    schema: Mapping[str, Any], resolve: Callable[[Any], Any], prefix: tuple[str, ...] = ()
+    schema: Mapping[str, Any], resolve: Callable[[Any], Any] | SchemaModel, prefix: tuple[str, ...] = ()
 ) -> Iterator[SchemaProperty]:
-    """Every property of `schema`'s tree, through `$ref`s and `oneOf`/`anyOf`/`allOf` branches, outermost
-    first; the same path may come once per branch that defines it."""
-    yield from _walk(resolve(schema), resolve, prefix, frozenset())
-
-
-def _walk(
-    schema: Any, resolve: Callable[[Any], Any], prefix: tuple[str, ...], seen: frozenset[int]
-) -> Iterator[SchemaProperty]:
-    if not isinstance(schema, Mapping) or id(schema) in seen:
-        return  # a recursive schema is walked once per path
-    seen = seen | {id(schema)}
-    properties = schema.get("properties")
-    nested: list[tuple[tuple[str, ...], Any]] = []
-    if isinstance(properties, Mapping):
-        for name, raw in properties.items():
-            prop = resolve(raw)
-            if isinstance(prop, Mapping):
-                yield SchemaProperty((*prefix, str(name)), prop)
-                nested.append(((*prefix, str(name)), prop))
-    for keyword in ("allOf", "oneOf", "anyOf"):
-        for branch in schema.get(keyword) or ():
-            yield from _walk(resolve(branch), resolve, prefix, seen)
-    for path, prop in nested:
-        yield from _walk(prop, resolve, path, seen)
+    """Every property of `schema`'s tree (the schema model's walk), outermost first; `resolve` is the model of
+    the schema's document, or a Contract's `resolve`."""
+    model = resolve if isinstance(resolve, SchemaModel) else getattr(resolve, "__self__", None)
+    model = getattr(model, "model", model)
+    if not isinstance(model, SchemaModel):
+        raise TypeError("schema_properties needs the document's SchemaModel (or Contract.resolve)")
+    yield from model.walk(schema, prefix)
 
 
 def find_roles(

@@ -12,8 +12,16 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 from callback_core.auth_header import auth_header_name
 from callback_core.errors import SpecError
 from callback_core.fields import ROLES_EXTENSION
+from callback_core.schema_model import (
+    SCHEMA_MAPS,
+    location,
+    looks_like_schema,
+    model_for,
+    properties_of,
+    property_site,
+)
 from callback_core.schemas import validator_for
-from callback_core.spec import Contract, resolve_pointer
+from callback_core.spec import Contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +50,7 @@ def lint(document: Mapping[str, Any]) -> list[Problem]:
 
 
 def _pointer(parts: tuple[Any, ...] | list[Any]) -> str:
-    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return location(parts) or "#"
 
 
 def _walk(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -56,12 +64,8 @@ def _walk(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, .
 
 
 def _dangling_refs(document: Mapping[str, Any]) -> Iterator[Problem]:
-    for parts, node in _walk(document):
-        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-            try:
-                resolve_pointer(document, node["$ref"])
-            except SpecError:
-                yield Problem(_pointer((*parts, "$ref")), f"$ref {node['$ref']!r} does not resolve")
+    for where, ref, why in model_for(document).dangling():
+        yield Problem(where, f"$ref {ref!r} does not resolve" if "points nowhere" in why else why)
 
 
 def _spec_validity(document: Mapping[str, Any], *, skip: bool) -> list[Problem]:
@@ -82,7 +86,7 @@ def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
     for parts, node in _walk(document):
         if not isinstance(node, Mapping) or "schema" not in node and "example" not in node:
             continue
-        if parts and parts[-1] in ("properties",):
+        if parts and parts[-1] in SCHEMA_MAPS:
             continue
         schema = node.get("schema")
         candidates: list[tuple[tuple[Any, ...], Any, Any]] = []
@@ -90,11 +94,10 @@ def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
             if "example" in node:
                 candidates.append(((*parts, "example"), node["example"], schema))
             for name, example in (node.get("examples") or {}).items():
-                if isinstance(example, Mapping) and "$ref" in example:
-                    example = resolve_pointer(document, example["$ref"])
+                example = model_for(document).resolve(example)
                 if isinstance(example, Mapping) and "value" in example:
                     candidates.append(((*parts, "examples", name, "value"), example["value"], schema))
-        elif "example" in node and _looks_like_schema(node) and _is_schema_location(parts):
+        elif "example" in node and looks_like_schema(node) and _is_schema_location(parts):
             candidates.append(((*parts, "example"), node["example"], node))
         for where, value, against in candidates:
             for error in validator_for(document, against).iter_errors(value):
@@ -102,12 +105,8 @@ def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
                 yield Problem(_pointer(where), f"example does not match its schema at '{at}': {_short(error)}")
 
 
-def _looks_like_schema(node: Mapping[str, Any]) -> bool:
-    return any(key in node for key in ("type", "pattern", "enum", "format", "properties", "oneOf", "allOf"))
-
-
 def _is_schema_location(parts: tuple[Any, ...]) -> bool:
-    return "schemas" in parts or "schema" in parts or "properties" in parts
+    return "schemas" in parts or "schema" in parts or any(part in SCHEMA_MAPS for part in parts)
 
 
 def _short(error: Any) -> str:
@@ -118,24 +117,28 @@ def _short(error: Any) -> str:
 
 
 def _descriptions(document: Mapping[str, Any]) -> Iterator[Problem]:
+    model = model_for(document)
     for parts, node in _walk(document):
-        if not (isinstance(node, Mapping) and isinstance(node.get("properties"), Mapping)):
+        if not properties_of(node):
             continue
-        if parts and parts[-1] == "properties":
+        if parts and parts[-1] in SCHEMA_MAPS:
             continue  # a property that happens to be named "properties" is data, not a schema
-        for name, prop in node["properties"].items():
-            target = prop
-            if isinstance(prop, Mapping) and "$ref" in prop:
-                target = resolve_pointer(document, prop["$ref"])
+        for name, prop in properties_of(node).items():
+            target = model.resolve(prop)
             if not (isinstance(target, Mapping) and str(target.get("description", "")).strip()):
-                yield Problem(_pointer((*parts, "properties", name)), "property has no description")
+                yield Problem(property_site(_pointer(parts), name), "property has no description")
 
 
 def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
     try:
-        contract = Contract.from_dict(document)
+        contract = Contract.from_dict(document, check_usable=False)
     except SpecError as exc:
         yield Problem(exc.pointer, exc.reason)
+        return
+    # What the tools need from the operation (its declared roles are judged below, each of them).
+    unusable = [Problem(exc.pointer, exc.reason) for exc in contract.unusable(roles=False)]
+    if unusable:
+        yield from unusable
         return
     op = _pointer(("paths", contract.path, contract.method.lower()))
     codes = [entry.code for entry in contract.error_codes]

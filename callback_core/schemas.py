@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,16 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing.exceptions import Unresolvable
 
 from callback_core.errors import SpecError
+from callback_core.schema_model import (
+    ANY_OF,
+    ONE_OF,
+    REF,
+    all_of,
+    discriminator_of,
+    map_schema,
+    one_of_values,
+    without_openapi_keywords,
+)
 
 
 def _format_checker() -> FormatChecker:
@@ -78,23 +87,19 @@ def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any, plain: Keyw
     The value names a variant through the mapping, or else by its component name (`#/components/schemas/
     {value}`) when that is one of the `oneOf` references; any other value is refused.
     """
-    discriminator = schema.get("discriminator")
-    if not isinstance(discriminator, Mapping) or not validator.is_type(instance, "object"):
+    discriminator = discriminator_of(schema)
+    if discriminator is None or not validator.is_type(instance, "object"):
         yield from plain(validator, one_of, instance, schema)
         return
-    name = discriminator.get("propertyName")
-    mapping = discriminator.get("mapping") or {}
-    members = [m["$ref"] for m in one_of if isinstance(m, Mapping) and isinstance(m.get("$ref"), str)]
-    implicit = {ref.rsplit("/", 1)[-1]: ref for ref in members if ref.startswith(_COMPONENT)}
+    name = discriminator.property_name
     value = instance.get(name)
-    ref = (mapping.get(value) or implicit.get(value)) if isinstance(value, str) and value else None
+    ref = discriminator.target(value)
     if ref is None:
-        allowed = ", ".join(dict.fromkeys([*map(str, mapping), *implicit]))
-        problem = "is required" if name not in instance else f"must be one of {allowed}"
+        problem = "is required" if name not in instance else f"must be one of {', '.join(discriminator.values)}"
         yield ValidationError(f"{name!r} {problem}: it selects the shape of the object")
         return
     try:
-        selected = list(validator.descend(instance, {"$ref": ref}))
+        selected = list(validator.descend(instance, {REF: ref}))
     except Unresolvable:
         yield ValidationError(f"{name!r} {value!r} maps to {ref}, which the document does not define")
         return
@@ -104,11 +109,10 @@ def _one_of(validator: Any, one_of: Any, instance: Any, schema: Any, plain: Keyw
     yield from plain(validator, one_of, instance, schema)
 
 
-_COMPONENT = "#/components/schemas/"
 _OAS30 = extend(OAS30Validator, {
     "pattern": _pattern,
-    "oneOf": _discriminated(Draft4Validator.VALIDATORS["oneOf"]),
-    "anyOf": _discriminated(Draft4Validator.VALIDATORS["anyOf"]),
+    ONE_OF: _discriminated(Draft4Validator.VALIDATORS[ONE_OF]),
+    ANY_OF: _discriminated(Draft4Validator.VALIDATORS[ANY_OF]),
 })
 
 
@@ -166,11 +170,11 @@ def fast_validator_for(document: Mapping[str, Any], schema: Any) -> Callable[[An
         return None
     patterns: dict[str, str] = {}
     # The components stay at the root, where the references point, even when the root schema is wrapped.
-    components = copy.deepcopy(dict(document.get("components", {})))
+    components = dict(document.get("components", {}))
     schemas = components.get("schemas")
-    if isinstance(schemas, dict):
+    if isinstance(schemas, Mapping):
         components["schemas"] = {name: _for_rust(item, patterns) for name, item in schemas.items()}
-    rewritten = {**_for_rust(copy.deepcopy(dict(schema)), patterns), "components": components}
+    rewritten = {**_for_rust(schema, patterns), "components": components}
     formats: dict[str, Callable[[str], bool]] = {name: _format_check(name) for name in _formats_in(rewritten)}
     formats.update({name: _ecma_check(pattern) for name, pattern in patterns.items()})
     try:
@@ -193,47 +197,28 @@ _PLAIN_PATTERN = re.compile(r"[\^$A-Za-z0-9\[\]{},()|?*+\-_:/@#%=!~ ]*")
 _PATTERN_FORMAT = "x-card-callback-ecma-pattern-"
 
 
-_SUBSCHEMA = ("items", "additionalProperties", "additionalItems", "not")
-_SUBSCHEMAS = ("allOf", "anyOf", "oneOf")
-_SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
+def _for_rust(schema: Any, patterns: dict[str, str]) -> Any:
+    """A copy of `schema` jsonschema-rs's Draft 4 judges no more leniently than `validator_for`."""
+    def rewrite(node: dict[str, Any]) -> dict[str, Any]:
+        discriminator = discriminator_of(node)
+        out = without_openapi_keywords(node)
+        extra: list[dict[str, Any]] = []
+        bounds = _INT_BOUNDS.get(node["format"]) if isinstance(node.get("format"), str) else None
+        if bounds is not None:
+            extra.append({"minimum": bounds[0], "maximum": bounds[1]})
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and not _PLAIN_PATTERN.fullmatch(pattern):
+            name = f"{_PATTERN_FORMAT}{len(patterns)}"
+            patterns[name] = pattern
+            del out["pattern"]
+            extra.append({"format": name})
+        if discriminator is not None and discriminator.mapping:
+            extra.append(one_of_values(discriminator.property_name, discriminator.mapping))
+        elif discriminator is not None:
+            extra.append({"not": {}})  # only an implicit mapping: the full validator decides every case
+        return all_of([out, *extra]) if extra else out
 
-
-def _for_rust(node: Any, patterns: dict[str, str]) -> Any:
-    """A copy of schema `node` jsonschema-rs's Draft 4 judges no more leniently than `validator_for`."""
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("discriminator", "nullable"):
-            continue
-        if key in _SUBSCHEMA:
-            out[key] = _for_rust(value, patterns)
-        elif key in _SUBSCHEMAS and isinstance(value, list):
-            out[key] = [_for_rust(item, patterns) for item in value]
-        elif key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _for_rust(item, patterns) for name, item in value.items()}
-        else:
-            out[key] = value
-    extra: list[dict[str, Any]] = []
-    bounds = _INT_BOUNDS.get(node["format"]) if isinstance(node.get("format"), str) else None
-    if bounds is not None:
-        extra.append({"minimum": bounds[0], "maximum": bounds[1]})
-    pattern = node.get("pattern")
-    if isinstance(pattern, str) and not _PLAIN_PATTERN.fullmatch(pattern):
-        name = f"{_PATTERN_FORMAT}{len(patterns)}"
-        patterns[name] = pattern
-        del out["pattern"]
-        extra.append({"format": name})
-    discriminator = node.get("discriminator")
-    if isinstance(discriminator, Mapping) and isinstance(discriminator.get("mapping"), Mapping):
-        prop = discriminator.get("propertyName")
-        extra.append({"anyOf": [
-            {"required": [prop], "properties": {prop: {"enum": [value]}}, "allOf": [{"$ref": ref}]}
-            for value, ref in discriminator["mapping"].items() if isinstance(value, str) and value
-        ]})
-    elif isinstance(discriminator, Mapping):
-        extra.append({"not": {}})  # only an implicit mapping: the full validator decides every case
-    return {"allOf": [out, *extra]} if extra else out
+    return map_schema(schema, rewrite)
 
 
 def _format_check(name: str) -> Callable[[str], bool]:

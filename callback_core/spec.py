@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +13,8 @@ import yaml
 
 from callback_core import fields
 from callback_core.errors import SpecError
-from callback_core.fields import FieldRole, SchemaProperty
+from callback_core.fields import FieldRole
+from callback_core.schema_model import SchemaModel, SchemaProperty, location, model_for
 from callback_core.schemas import SchemaValidator, schema_validator
 
 DEADLINE_EXTENSION = "x-response-deadline-seconds"
@@ -116,9 +117,13 @@ class Contract:
         return cls.from_dict(read_document(path), source=str(path))
 
     @classmethod
-    def from_dict(cls, document: Mapping[str, Any], source: str = "<document>") -> Contract:
+    def from_dict(cls, document: Mapping[str, Any], source: str = "<document>", *, check_usable: bool = True) -> (
+        Contract
+    ):
+        """The contract of `document`; `check_usable=False` skips the checks of what every command needs (the
+        JSON bodies, the declared roles), for the linter, which reports each of those problems itself."""
         path, method, operation = _callback_operation(document, source)
-        op = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+        op = location(("paths", path, method))
         deadline = operation[DEADLINE_EXTENSION]
         if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0:
             raise SpecError(
@@ -139,12 +144,54 @@ class Contract:
             error_codes_provisional=provisional,
             hmac=_hmac_scheme(operation.get(HMAC_EXTENSION), source, op),
         )
+        if check_usable:
+            contract._check_usable(op)
         _check_code_types(contract, op)
         return contract
 
+    def _check_usable(self, op: str) -> None:
+        first = next(self.unusable(), None)
+        if first is not None:
+            raise first
+
+    def unusable(self, *, roles: bool = True) -> Iterator[SpecError]:
+        """Why the tools cannot use this (valid) document, each naming its place: the card callback must be a POST
+        with a JSON request body and a JSON 200 answer, and (`roles`) every declared role must point at a
+        property."""
+        if self.method != "POST":
+            yield SpecError(self.source, f"the card callback must be a POST operation, not {self.method}",
+                            self.location)
+        for side in ("request", "response"):
+            try:
+                getattr(self, f"{side}_schema")
+            except SpecError as exc:
+                yield exc
+                return
+        declared = self.operation.get(fields.ROLES_EXTENSION) or {}
+        for side, properties in (("request", self.request_properties), ("response", self.response_properties)):
+            known = {prop.pointer for prop in properties}
+            for name, pointer in (declared.get(side) or {}).items() if roles else ():
+                if pointer not in known:
+                    yield SpecError(
+                        self.source,
+                        f"role {name!r} points at {pointer!r}, which names no property of the {side} schema",
+                        f"{self.location}/{fields.ROLES_EXTENSION}/{side}/{name}",
+                    )
+
+    @cached_property
+    def model(self) -> SchemaModel:
+        """The document's schema model: its references (resolved once) and the walks over its schemas."""
+        return model_for(self.document, self.source)
+
+    @property
+    def location(self) -> str:
+        """Where the operation sits in the document, e.g. `#/paths/~1callback/post`."""
+        return location(("paths", self.path, self.method.lower()))
+
     @property
     def operation(self) -> Mapping[str, Any]:
-        return self.document["paths"][self.path][self.method.lower()]  # type: ignore[no-any-return]
+        item = self.model.resolve(self.document["paths"][self.path])
+        return item[self.method.lower()]  # type: ignore[no-any-return]
 
     def error_code(self, code: object) -> ErrorCode | None:
         """The catalogue entry of an answer's code, compared as typed values: "300" is not code 300."""
@@ -174,39 +221,53 @@ class Contract:
         return tuple(found)
 
     def resolve(self, node: Any) -> Any:
-        """Follow local `$ref`s until a node that is not a reference."""
-        seen: set[str] = set()
-        while isinstance(node, Mapping) and "$ref" in node:
-            ref = node["$ref"]
-            if ref in seen:
-                raise SpecError(self.source, f"circular $ref {ref}")
-            seen.add(ref)
-            node = resolve_pointer(self.document, ref, self.source)
-        return node
+        """Follow local `$ref`s (chains too) until a node that is not a reference (the schema model's)."""
+        return self.model.resolve(node)
 
-    def _media(self, node: Any, media_type: str, where: str) -> Mapping[str, Any]:
-        content = self.resolve(node).get("content", {})
-        if media_type not in content:
-            raise SpecError(self.source, f"{where} has no {media_type} content")
-        return content[media_type]  # type: ignore[no-any-return]
+    def _media(self, node: Any, where: str, what: str) -> Mapping[str, Any]:
+        """The application/json media object of a request body or response (references followed)."""
+        media_type = "application/json"
+        located = self.model.follow(node, where)
+        content = located.node.get("content") if isinstance(located.node, Mapping) else None
+        if not isinstance(content, Mapping) or not isinstance(content.get(media_type), Mapping):
+            has = ", ".join(map(str, content or ())) or "no content"
+            raise SpecError(self.source, f"{what} has no {media_type} content (it has {has}): the tools send and "
+                            f"read JSON", located.location)
+        media: Mapping[str, Any] = content[media_type]
+        if not isinstance(media.get("schema"), Mapping):
+            raise SpecError(self.source, f"{what} has no {media_type} schema",
+                            f"{located.location}/content/application~1json")
+        return media
+
+    def _request_media(self) -> Mapping[str, Any]:
+        body = self.operation.get("requestBody")
+        if body is None:
+            raise SpecError(self.source, "the card callback has no request body", self.location)
+        return self._media(body, f"{self.location}/requestBody", "the request body")
+
+    def _response_media(self) -> Mapping[str, Any]:
+        responses = self.operation.get("responses")
+        answer = responses.get("200") if isinstance(responses, Mapping) else None
+        if answer is None:
+            raise SpecError(self.source, "the card callback documents no 200 answer", f"{self.location}/responses")
+        return self._media(answer, f"{self.location}/responses/200", "response 200")
 
     @cached_property
     def request_schema(self) -> Mapping[str, Any]:
-        media = self._media(self.operation.get("requestBody", {}), "application/json", "the request body")
-        return media["schema"]  # type: ignore[no-any-return]
+        return self._request_media()["schema"]  # type: ignore[no-any-return]
 
     @cached_property
     def response_schema(self) -> Mapping[str, Any]:
-        media = self._media(self.operation["responses"].get("200", {}), "application/json", "response 200")
-        return media["schema"]  # type: ignore[no-any-return]
+        return self._response_media()["schema"]  # type: ignore[no-any-return]
 
     @cached_property
     def statuses(self) -> tuple[str, ...]:
         """Every `status` value the response schema admits, in document order."""
         found: list[str] = []
-        for variant in _variants(self, self.response_schema):
-            status = self.resolve(variant).get("properties", {}).get("status", {})
-            for value in self.resolve(status).get("enum", []):
+        role = self.response_role(fields.STATUS)
+        name = role.property_name if role is not None and len(role.parts) == 1 else fields.STATUS
+        for variant in self.model.variants(self.response_schema):
+            for value in self.model.enum_of(variant.schema, name):
                 if value not in found:
                     found.append(value)
         return tuple(found)
@@ -218,17 +279,17 @@ class Contract:
     @cached_property
     def header_slots(self) -> tuple[str, ...]:
         """The header parameters the operation reserves (the HMAC slots)."""
-        params = (self.resolve(p) for p in self.operation.get("parameters", []))
-        return tuple(p["name"] for p in params if p.get("in") == "header")
+        params = (self.resolve(p) for p in self.operation.get("parameters") or [])
+        return tuple(str(p["name"]) for p in params if isinstance(p, Mapping) and p.get("in") == "header")
 
     @cached_property
     def request_properties(self) -> list[SchemaProperty]:
         """Every property of the request schema tree, with its path in a body."""
-        return list(fields.schema_properties(self.request_schema, self.resolve))
+        return list(self.model.walk(self.request_schema))
 
     @cached_property
     def response_properties(self) -> list[SchemaProperty]:
-        return list(fields.schema_properties(self.response_schema, self.resolve))
+        return list(self.model.walk(self.response_schema))
 
     @cached_property
     def _request_roles(self) -> tuple[dict[str, FieldRole], tuple[str, ...]]:
@@ -289,28 +350,21 @@ class Contract:
         return _messages(self.response_validator, body)
 
     def request_examples(self) -> dict[str, Any]:
-        media = self._media(self.operation["requestBody"], "application/json", "the request body")
-        return {name: self.resolve(ex)["value"] for name, ex in media.get("examples", {}).items()}
+        return self._examples(self._request_media())
 
     def response_examples(self) -> dict[str, Any]:
-        media = self._media(self.operation["responses"]["200"], "application/json", "response 200")
-        return {name: self.resolve(ex)["value"] for name, ex in media.get("examples", {}).items()}
+        return self._examples(self._response_media())
+
+    def _examples(self, media: Mapping[str, Any]) -> dict[str, Any]:
+        examples = media.get("examples")
+        found = {str(name): self.resolve(ex) for name, ex in (examples.items() if isinstance(examples, Mapping)
+                                                                else ())}
+        return {name: ex["value"] for name, ex in found.items() if isinstance(ex, Mapping) and "value" in ex}
 
 
 def resolve_pointer(document: Mapping[str, Any], ref: str, source: str = "<document>") -> Any:
     """The node a local `#/...` reference points at, or SpecError naming the dangling reference."""
-    if not ref.startswith("#"):
-        raise SpecError(source, f"only local references are supported, not {ref!r}")
-    node: Any = document
-    for raw in ref[1:].split("/")[1:]:
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            raise SpecError(source, f"$ref {ref!r} does not resolve")
-    return node
+    return model_for(document, source).lookup(ref)
 
 
 def _messages(validator: SchemaValidator, instance: Any) -> list[str]:
@@ -329,26 +383,27 @@ def _best(error: Any) -> Any:
     return best_match(error.context) if error.context else error
 
 
-def _variants(contract: Contract, schema: Mapping[str, Any]) -> list[Any]:
-    schema = contract.resolve(schema)
-    return list(schema.get("oneOf") or schema.get("anyOf") or [schema])
-
-
 def _callback_operation(document: Mapping[str, Any], source: str) -> tuple[str, str, Mapping[str, Any]]:
     paths = document.get("paths")
     if not isinstance(paths, Mapping):
-        raise SpecError(source, "has no paths")
+        raise SpecError(source, "has no paths", "#/paths")
+    model = model_for(document, source)
+    items = {str(path): model.follow(item, location(("paths", path))).node for path, item in paths.items()}
     found = [
         (path, method, op)
-        for path, item in paths.items()
+        for path, item in items.items()
         if isinstance(item, Mapping)
         for method, op in item.items()
         if method in HTTP_METHODS and isinstance(op, Mapping) and DEADLINE_EXTENSION in op
     ]
     if len(found) != 1:
+        posts = [location(("paths", path, "post")) for path, item in items.items()
+                 if isinstance(item, Mapping) and isinstance(item.get("post"), Mapping)]
+        hint = (f"; its POST operations: {', '.join(posts)}" if posts else "; it has no POST operation") \
+            if not found else ""
         raise SpecError(
             source,
-            f"needs exactly one operation with {DEADLINE_EXTENSION} (the card callback), found {len(found)}",
+            f"needs exactly one operation with {DEADLINE_EXTENSION} (the card callback), found {len(found)}{hint}",
             "#/paths",
         )
     return found[0]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from callback_core.schema_model import ADDITIONAL_PROPERTIES, NULLABLE, is_closed, is_nullable
+
 
 class Direction(Enum):
     LOOSENED = "loosened"  # admits values the old revision refused
@@ -63,13 +65,13 @@ def facet_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[Fa
         a, b = old.get(facet) is True, new.get(facet) is True
         if a != b:
             yield FacetChange(facet, a, b, Direction.TIGHTENED if b else Direction.LOOSENED)
-    a, b = old.get("nullable") is True, new.get("nullable") is True
+    a, b = is_nullable(old), is_nullable(new)
     if a != b:
-        yield FacetChange("nullable", a, b, Direction.LOOSENED if b else Direction.TIGHTENED)
-    a, b = old.get("additionalProperties") is False, new.get("additionalProperties") is False
+        yield FacetChange(NULLABLE, a, b, Direction.LOOSENED if b else Direction.TIGHTENED)
+    a, b = is_closed(old), is_closed(new)
     if a != b and (old.get("type") == "object" or new.get("type") == "object"):
         # `additionalProperties: false` is the closed form; anything else admits unknown properties.
-        yield FacetChange("additionalProperties", not a, not b, Direction.TIGHTENED if b else Direction.LOOSENED)
+        yield FacetChange(ADDITIONAL_PROPERTIES, not a, not b, Direction.TIGHTENED if b else Direction.LOOSENED)
     a_enum, b_enum = isinstance(old.get("enum"), list), isinstance(new.get("enum"), list)
     if a_enum != b_enum:
         direction = Direction.TIGHTENED if b_enum else Direction.LOOSENED

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from callback_core import fields
+from callback_core.schema_model import child
 from callback_core.spec import Contract
 from contract_tests import variations
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
@@ -246,7 +247,7 @@ class Planner:
         out = start
         for path, extra in additions:
             trial = copy.deepcopy(out)
-            node = _at(trial, path)
+            node = fields.get_at(trial, path)
             if not isinstance(node, dict):
                 continue
             for key, value in extra.items():
@@ -305,20 +306,12 @@ class Planner:
             yield Probe(f"signed callback, {tamper}", Role.STALE, encode(self.fresh(self._base())), tamper=tamper)
 
 
-def _at(body: Any, path: str) -> Any:
-    """The object at a dotted path of known_properties ('' the body, 'a.b' an object inside 'a')."""
-    node = body
-    for part in path.split(".") if path else ():
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
-
-
 def _only_known(body: Mapping[str, Any], known: Mapping[str, frozenset[str]], path: str) -> dict[str, Any]:
     names = known.get(path)
     out: dict[str, Any] = {}
     for key, value in body.items():
         if names is not None and key not in names:
             continue
-        child = f"{path}.{key}" if path else key
-        out[key] = _only_known(value, known, child) if isinstance(value, Mapping) and child in known else value
+        at = child(path, key)
+        out[key] = _only_known(value, known, at) if isinstance(value, Mapping) and at in known else value
     return copy.deepcopy(out)

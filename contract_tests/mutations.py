@@ -8,6 +8,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from callback_core import fields
+from callback_core.schema_model import (
+    ONE_OF,
+    branches_of,
+    child,
+    dotted,
+    map_schema,
+    properties_of,
+    relaxed_properties,
+    required_of,
+)
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract
 
@@ -55,8 +66,10 @@ class Leniency:
     """
 
     def __init__(self, contract: Contract) -> None:
-        components = _relaxed(copy.deepcopy(dict(contract.document.get("components", {}))))
-        schema = _relaxed(copy.deepcopy(dict(contract.request_schema)))
+        components = dict(contract.document.get("components", {}))
+        if isinstance(components.get("schemas"), Mapping):
+            components["schemas"] = {name: map_schema(item, _relaxed) for name, item in components["schemas"].items()}
+        schema = map_schema(contract.request_schema, _relaxed)
         self._validator = validator_for({"components": components}, schema, formats=False)
 
     def only_lenient_breaks(self, body: Any) -> bool:
@@ -64,39 +77,25 @@ class Leniency:
         return next(iter(self._validator.iter_errors(body)), None) is None
 
 
-def _relaxed(node: Any) -> Any:
-    if isinstance(node, dict):
-        for key in ("minLength", "maxLength", "format"):
-            node.pop(key, None)
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            required = set(node.get("required", ()))
-            for name in properties:
-                if name not in required:
-                    # A PSP may never read an optional field (the network token of a PAN callback, `eci`),
-                    # so whatever is wrong inside one is a SHOULD-level refusal.
-                    properties[name] = {}
-        for value in node.values():
-            _relaxed(value)
-    elif isinstance(node, list):
-        for value in node:
-            _relaxed(value)
-    return node
+def _relaxed(node: dict[str, Any]) -> dict[str, Any]:
+    for key in ("minLength", "maxLength", "format"):
+        node.pop(key, None)
+    # A PSP may never read an optional field (the network token of a PAN callback, `eci`), so whatever is wrong
+    # inside one is a SHOULD-level refusal.
+    required = set(required_of(node))
+    return relaxed_properties(node, lambda name: name in required)
 
 
 def variant_for(contract: Contract, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The object schema (one `oneOf` branch) that `body` is valid against."""
-    root = contract.resolve(contract.request_schema)
-    for variant in root.get("oneOf") or root.get("anyOf") or [root]:
-        schema = contract.resolve(variant)
-        if not _validates(contract, schema, body):
-            continue
-        return schema  # type: ignore[no-any-return]
+    """The object schema (one `oneOf` branch, its `allOf` parts folded in) that `body` is valid against."""
+    for variant in contract.model.variants(contract.request_schema):
+        if _validates(contract, variant.schema, body):
+            return variant.schema
     return None
 
 
 def known_properties(contract: Contract, body: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Property names the document defines, per object path ('' the body, 'networkToken' the token).
+    """Property names the document defines, per object pointer ('' the body, '/networkToken' the token).
 
     Nested objects count, and so does the `oneOf` branch under a property that `body` matches.
     """
@@ -104,8 +103,8 @@ def known_properties(contract: Contract, body: Mapping[str, Any]) -> dict[str, f
     out: dict[str, frozenset[str]] = {}
     if schema is None:
         return out
-    for node in _objects(contract, schema, body, ()):
-        out[_label(node.path)] = frozenset(node.schema.get("properties", {}))
+    for node in _objects(contract, schema, body, ""):
+        out[node.pointer] = frozenset(properties_of(node.schema))
     return out
 
 
@@ -114,11 +113,11 @@ def patterned_values(contract: Contract, body: Mapping[str, Any]) -> Iterator[tu
     schema = variant_for(contract, body)
     if schema is None:
         return
-    for node in _objects(contract, schema, body, ()):
-        parent = _get(body, node.path)
+    for node in _objects(contract, schema, body, ""):
+        parent = fields.get_at(body, node.pointer)
         if not isinstance(parent, Mapping):
             continue
-        for name, prop in node.schema.get("properties", {}).items():
+        for name, prop in properties_of(node.schema).items():
             pattern = contract.resolve(prop).get("pattern")
             if isinstance(pattern, str) and isinstance(parent.get(name), str):
                 yield parent[name], pattern
@@ -147,72 +146,70 @@ def _validates(contract: Contract, schema: Mapping[str, Any], body: Any) -> bool
 class _Object:
     """An object of the body with the schema that describes it (the `oneOf` branch its value matches)."""
 
-    path: tuple[str, ...]
+    pointer: str
     schema: Mapping[str, Any]
     # The branches of the discriminated `oneOf` the schema was chosen from, and the discriminating property.
     alternatives: tuple[Mapping[str, Any], ...] = ()
     discriminator: str | None = None
 
 
-def _objects(contract: Contract, schema: Mapping[str, Any], body: Any, path: tuple[str, ...]) -> Iterator[_Object]:
-    """The object at `path` and every object under it, `oneOf` branches under properties included."""
-    if path:
-        yield _Object(path, schema)
+def _objects(contract: Contract, schema: Mapping[str, Any], body: Any, pointer: str) -> Iterator[_Object]:
+    """The object at `pointer` and every object under it, `oneOf` branches under properties included."""
+    model = contract.model
+    if pointer:
+        yield _Object(pointer, schema)
     else:
-        root = contract.resolve(contract.request_schema)
-        branches = tuple(contract.resolve(v) for v in root.get("oneOf") or ())
-        yield _Object(path, schema, branches, (root.get("discriminator") or {}).get("propertyName"))
-    value = _get(body, path)
-    for name, prop in schema.get("properties", {}).items():
-        resolved = contract.resolve(prop)
-        branches = tuple(contract.resolve(v) for v in resolved.get("oneOf") or resolved.get("anyOf") or ())
-        if branches:
+        root = model.resolve(contract.request_schema)
+        found = model.discriminator(root)
+        branches = tuple(v.schema for v in model.variants(root)) if branches_of(root) else ()
+        yield _Object(pointer, schema, branches, found.property_name if found else None)
+    value = fields.get_at(body, pointer)
+    for name, prop in properties_of(schema).items():
+        resolved = model.merged(prop)
+        at = child(pointer, name)
+        found_branches = branches_of(resolved)
+        if found_branches:
             # A discriminated sub-object: its fields exist only in the branch the body's value matches.
-            child = value.get(name) if isinstance(value, Mapping) else None
-            chosen = next((b for b in branches if _validates(contract, b, child)), None)
-            if chosen is None or "properties" not in chosen:
+            variants = tuple(v.schema for v in model.variants(resolved))
+            item = value.get(name) if isinstance(value, Mapping) else None
+            chosen = next((b for b in variants if _validates(contract, b, item)), None)
+            if chosen is None or not properties_of(chosen):
                 continue
-            discriminator = (resolved.get("discriminator") or {}).get("propertyName")
-            yield _Object((*path, name), chosen, branches if "oneOf" in resolved else (), discriminator)
-            yield from (node for node in _objects(contract, chosen, body, (*path, name)) if node.path != (*path, name))
-        elif resolved.get("type") == "object" and "properties" in resolved:
-            yield from _objects(contract, resolved, body, (*path, name))
+            found = model.discriminator(resolved)
+            yield _Object(at, chosen, variants if found_branches[0] == ONE_OF else (),
+                          found.property_name if found else None)
+            yield from (node for node in _objects(contract, chosen, body, at) if node.pointer != at)
+        elif resolved.get("type") == "object" and properties_of(resolved):
+            yield from _objects(contract, resolved, body, at)
 
 
-def _label(path: tuple[str, ...]) -> str:
-    return ".".join(path)
-
-
-def _type_of(contract: Contract, schema: Mapping[str, Any]) -> str | None:
-    """The JSON type a schema requires; for a `oneOf` the type all its branches share."""
-    if "type" in schema:
-        return str(schema["type"])
-    kinds = {contract.resolve(v).get("type") for v in schema.get("oneOf") or schema.get("anyOf") or ()}
-    return str(kinds.pop()) if len(kinds) == 1 and None not in kinds else None
+def _label(pointer: str) -> str:
+    return dotted(pointer) if pointer else ""
 
 
 def _candidates(contract: Contract, schema: Mapping[str, Any], body: Mapping[str, Any]) -> Iterator[Mutation]:
-    objects = list(_objects(contract, schema, body, ()))
+    objects = list(_objects(contract, schema, body, ""))
     for node in objects:
-        path, required = node.path, tuple(node.schema.get("required", ()))
-        parent = _get(body, path)
+        pointer, required = node.pointer, required_of(node.schema)
+        parent = fields.get_at(body, pointer)
         if not isinstance(parent, Mapping):
             continue
-        for name, prop in node.schema.get("properties", {}).items():
-            where = _label((*path, name))
-            resolved = contract.resolve(prop)
+        for name, prop in properties_of(node.schema).items():
+            at = child(pointer, name)
+            where = _label(at)
+            resolved = contract.model.merged(prop)
             if name in required:
-                yield Mutation(f"{where}: missing", _with(body, path, name, _DELETE))
-                yield Mutation(f"{where}: null", _with(body, path, name, None))
-            wrong = _WRONG_TYPE.get(str(_type_of(contract, resolved)))
+                yield Mutation(f"{where}: missing", _with(body, at, _DELETE))
+                yield Mutation(f"{where}: null", _with(body, at, None))
+            wrong = _WRONG_TYPE.get(str(contract.model.type_of(resolved)))
             if wrong is not None:
-                yield Mutation(f"{where}: wrong type ({type(wrong).__name__})", _with(body, path, name, wrong))
+                yield Mutation(f"{where}: wrong type ({type(wrong).__name__})", _with(body, at, wrong))
             for label, value in _value_breaks(resolved):
-                yield Mutation(f"{where}: {label}", _with(body, path, name, value))
+                yield Mutation(f"{where}: {label}", _with(body, at, value))
             for label, value in _regex_traps(resolved, parent.get(name)):
-                yield Mutation(f"{where}: {label}", _with(body, path, name, value))
+                yield Mutation(f"{where}: {label}", _with(body, at, value))
             for label, value, format_only in _number_breaks(resolved):
-                yield Mutation(f"{where}: {label}", _with(body, path, name, value), format_only)
+                yield Mutation(f"{where}: {label}", _with(body, at, value), format_only)
     for node in objects:
         yield from _switched_variant(contract, node, body)
 
@@ -282,51 +279,36 @@ def _bound(value: Any) -> int | float | None:
 
 def _switched_variant(contract: Contract, node: _Object, body: Mapping[str, Any]) -> Iterator[Mutation]:
     """The conditional rule: claim another variant of a discriminated object without the data it requires."""
-    discriminator, schema, path = node.discriminator, node.schema, node.path
-    current = _get(body, path)
+    discriminator, schema, pointer = node.discriminator, node.schema, node.pointer
+    current = fields.get_at(body, pointer)
     if not discriminator or not isinstance(current, Mapping) or discriminator not in current:
         return
-    prefix = _label(path) + "." if path else ""
+    prefix = _label(pointer) + "." if pointer else ""
+    at = child(pointer, discriminator)
     for other in node.alternatives:
         if other is schema:
             continue
-        values = contract.resolve(other.get("properties", {}).get(discriminator, {})).get("enum", [])
-        for value in values:
-            for name in other.get("required", ()):
+        for value in contract.model.enum_of(other, discriminator):
+            for name in required_of(other):
                 if name in current or name == discriminator:
                     continue
                 # The object lacks a field the other variant requires; claim that variant anyway.
-                yield Mutation(f"{prefix}{discriminator} {value} without {name}",
-                               _with(body, path, discriminator, value))
-            for name in other.get("required", ()):
-                if name in current and name != discriminator and name not in schema.get("required", ()):
-                    switched = _with(body, path, discriminator, value)
-                    _at(switched, path).pop(name)
+                yield Mutation(f"{prefix}{discriminator} {value} without {name}", _with(body, at, value))
+            for name in required_of(other):
+                if name in current and name != discriminator and name not in required_of(schema):
+                    switched = _with(body, at, value)
+                    fields.delete_at(switched, child(pointer, name))
                     yield Mutation(f"{prefix}{discriminator} {value} without {name}", switched)
 
 
 _DELETE = object()
 
 
-def _get(body: Any, path: tuple[str, ...]) -> Any:
-    node: Any = body
-    for part in path:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
-
-
-def _at(body: dict[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = body
-    for part in path:
-        node = node[part]
-    return node
-
-
-def _with(body: Mapping[str, Any], path: tuple[str, ...], name: str, value: Any) -> dict[str, Any]:
+def _with(body: Mapping[str, Any], pointer: str, value: Any) -> dict[str, Any]:
+    """A copy of `body` with the field at `pointer` set to `value` (or removed: _DELETE)."""
     out = copy.deepcopy(dict(body))
-    node = _at(out, path)
     if value is _DELETE:
-        node.pop(name, None)
+        fields.delete_at(out, pointer)
     else:
-        node[name] = value
+        fields.set_at(out, pointer, value)
     return out

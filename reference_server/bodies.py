@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import typing as t
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from connexion.validators import AbstractRequestBodyValidator
@@ -14,6 +14,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from starlette.types import Scope
 
+from callback_core.schema_model import VARIANT_KEYWORDS, SchemaModel, discriminator_of, model_for
 from callback_core.schemas import schema_validator
 from reference_server.connexion_app import CompiledPerSchema, resolved_document, with_own_cache
 from reference_server.errors import BadRequest
@@ -111,15 +112,17 @@ def _name(text: str) -> str:
     return repr(shown.encode("unicode_escape", "backslashreplace").decode("ascii"))
 
 
-def schema_errors(validator: Validator, body: Any) -> list[str]:
-    """Why `body` fails the schema, one message per problem, naming fields and rules only."""
+def schema_errors(validator: Validator, body: Any, document: Mapping[str, Any] | None = None) -> list[str]:
+    """Why `body` fails the schema, one message per problem, naming fields and rules only; `document` is where
+    the schema's references resolve."""
+    model = model_for(document if document is not None else validator.schema)
     errors = sorted(validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path])
-    return [describe(error) for error in errors]
+    return [describe(error, model) for error in errors]
 
 
-def describe(error: ValidationError) -> str:
-    if error.validator in ("oneOf", "anyOf") and isinstance(error.validator_value, list):
-        return _describe_variants(error)
+def describe(error: ValidationError, model: SchemaModel | None = None) -> str:
+    if error.validator in VARIANT_KEYWORDS and isinstance(error.validator_value, list):
+        return _describe_variants(error, model or model_for({}))
     where = _where(error)
     return f"{where}: {_rule(error)}"
 
@@ -155,39 +158,33 @@ def _rule(error: ValidationError) -> str:
     return f"fails the {rule} rule"
 
 
-def _describe_variants(error: ValidationError) -> str:
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
+def _describe_variants(error: ValidationError, model: SchemaModel) -> str:
     variants: list[Any] = list(error.validator_value)
-    discriminator = (schema.get("discriminator") or {}).get("propertyName")
+    found = discriminator_of(error.schema)
+    discriminator = found.property_name if found is not None else None
     instance = error.instance
     if discriminator and isinstance(instance, Mapping):
-        allowed = [v for variant in variants for v in _enum_of(variant, discriminator)]
+        enums = [[str(v) for v in model.enum_of(variant, discriminator)] for variant in variants]
+        allowed = [v for enum in enums for v in enum]
         value = instance.get(discriminator)
         if discriminator not in instance:
             return f"{_where(error)}: {_name(discriminator)} is required"
         if value not in allowed:
             at = f"{_where(error)}/{discriminator}" if error.absolute_path else discriminator
             return f"{_name(at)}: must be one of {', '.join(str(a) for a in allowed)}"
-        index = next(i for i, variant in enumerate(variants) if value in _enum_of(variant, discriminator))
+        index = next(i for i, enum in enumerate(enums) if value in enum)
         causes = [e for e in error.context or [] if e.relative_schema_path and e.relative_schema_path[0] == index]
         if causes:
-            return describe(_best(causes))
+            return describe(_best(causes), model)
         return f"{_where(error)}: matches more than one of the allowed shapes"
     if error.context:
-        return describe(_best(list(error.context)))
+        return describe(_best(list(error.context)), model)
     return f"{_where(error)}: matches more than one of the allowed shapes"
 
 
 def _best(errors: list[ValidationError]) -> ValidationError:
     found = best_match(errors)
     return found if found is not None else errors[0]
-
-
-def _enum_of(variant: Any, prop: str) -> list[Any]:
-    if not isinstance(variant, Mapping):
-        return []
-    schema = (variant.get("properties") or {}).get(prop) or {}
-    return list(schema.get("enum") or [])
 
 
 class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
@@ -216,8 +213,18 @@ class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[mis
     @classmethod
     def _original(cls, schema: Any) -> Any:
         """The document's own schema for the body Connexion hands over resolved: validated as written, a
-        discriminator keeps the references it names its variants by, exactly as in the suite."""
-        return next((original for resolved, original in cls._originals if resolved == schema), schema)
+        discriminator keeps the references it names its variants by, exactly as in the suite.
+
+        Connexion hands the resolved schema with the document's `components` added in place; when the body is a
+        `$ref` into components that addition makes the structure circular, so it is never compared or kept."""
+        if len(cls._originals) == 1:
+            return cls._originals[0][1]
+        own = {key: value for key, value in schema.items() if key != "components"} if isinstance(schema, Mapping) \
+            else schema
+        try:
+            return next((original for resolved, original in cls._originals if resolved == own), own)
+        except RecursionError:
+            return own
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> Any:
         return parse_strict(b"".join([chunk async for chunk in stream]))
@@ -225,7 +232,7 @@ class StrictJSONBodyValidator(AbstractRequestBodyValidator):  # type: ignore[mis
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if self._validator.is_valid(body):
             return None
-        problems = schema_errors(self._validator.full, body)
+        problems = schema_errors(self._validator.full, body, self._document)
         if problems:
             raise BadRequest("; ".join(problems[:10]))
         return None
@@ -235,15 +242,23 @@ def for_one_app(document: Mapping[str, Any]) -> type[StrictJSONBodyValidator]:
     """A StrictJSONBodyValidator class for one app's `document`, with its own cache of compiled schemas."""
     validator = with_own_cache(StrictJSONBodyValidator)
     validator._document = document
-    validator._originals = list(zip(_json_body_schemas(resolved_document(document)),
-                                    _json_body_schemas(document), strict=True))
+    # Paired by operation and media type: a body written as a `$ref` into components is one body all the same.
+    resolved = _json_body_schemas(resolved_document(document))
+    originals = _json_body_schemas(document)
+    validator._originals = [(schema, originals[key]) for key, schema in resolved.items() if key in originals]
     return validator
 
 
-def _json_body_schemas(document: Mapping[str, Any]) -> Iterator[Any]:
-    for item in (document.get("paths") or {}).values():
-        for operation in item.values() if isinstance(item, Mapping) else ():
-            content = ((operation.get("requestBody") or {}) if isinstance(operation, Mapping) else {}).get("content")
+def _json_body_schemas(document: Mapping[str, Any]) -> dict[tuple[str, str, str], Any]:
+    """Every operation's JSON request body schema, by (path, method, media type), references followed."""
+    model = model_for(document)
+    found: dict[tuple[str, str, str], Any] = {}
+    for path, raw_item in (document.get("paths") or {}).items():
+        item = model.resolve(raw_item)
+        for method, operation in item.items() if isinstance(item, Mapping) else ():
+            body = model.resolve(operation.get("requestBody")) if isinstance(operation, Mapping) else None
+            content = body.get("content") if isinstance(body, Mapping) else None
             for media_type, media in (content or {}).items():
                 if "json" in media_type and isinstance(media, Mapping) and "schema" in media:
-                    yield media["schema"]
+                    found[(str(path), str(method), str(media_type))] = media["schema"]
+    return found

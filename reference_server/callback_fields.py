@@ -12,6 +12,7 @@ from typing import Any
 
 from callback_core import fields
 from callback_core.fields import FieldRole
+from callback_core.schema_model import model_for, properties_of
 from callback_core.spec import Contract
 from reference_server.errors import ConfigError
 
@@ -30,7 +31,8 @@ class CallbackNames:
     @classmethod
     def from_view_schema(cls, document: Mapping[str, Any], schema: str = "Attempt") -> CallbackNames:
         """The names the server's own document gives them: the properties marked `x-field-role` with a role."""
-        properties = document.get("components", {}).get("schemas", {}).get(schema, {}).get("properties", {})
+        found = document.get("components", {}).get("schemas", {}).get(schema, {})
+        properties = properties_of(model_for(document).merged(found))
         by_role = {prop.get(VIEW_ROLE_EXTENSION): str(name) for name, prop in properties.items()
                    if isinstance(prop, Mapping)}
         wanted = (fields.ATTEMPT_ID, fields.PSP_REFERENCE, fields.MERCHANT_SERIAL_NUMBER, fields.MASKED_CARD_NUMBER)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from callback_core import fields
+from callback_core.schema_model import branches_of, is_object_schema, parts_of, properties_of
 from callback_core.spec import Contract
 from simulator.errors import NotAnObject, SimulatorError, UnknownExample
 
@@ -186,17 +187,17 @@ def _schema_sample(contract: Contract, schema: Any, depth: int) -> Any:
         return copy.deepcopy(node["example"])
     if node.get("enum"):
         return node["enum"][0]
-    branches = node.get("oneOf") or node.get("anyOf")
+    branches = branches_of(node)
     if branches:
-        return _schema_sample(contract, branches[0], depth - 1)
-    if not (node.get("type") == "object" or "properties" in node or "allOf" in node):
+        return _schema_sample(contract, branches[1][0], depth - 1)
+    if not is_object_schema(node):
         return fields.MISSING
     out: dict[str, Any] = {}
-    for part in node.get("allOf") or ():
+    for part in parts_of(node):
         merged = _schema_sample(contract, part, depth - 1)
         if isinstance(merged, dict):
             out.update(merged)
-    for name, prop in (node.get("properties") or {}).items():
+    for name, prop in properties_of(node).items():
         value = _schema_sample(contract, prop, depth - 1)
         if value is not fields.MISSING:
             out[str(name)] = value

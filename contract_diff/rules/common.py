@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from callback_core.spec import resolve_pointer
 from contract_diff.compare import Comparison, Move, Pair, Side
 from contract_diff.facets import Direction, enum_values, facet_changes, type_of
 from contract_diff.model import Finding, Rule
@@ -138,7 +137,7 @@ def headers(c: Comparison, *, old: bool) -> dict[str, tuple[str, bool, str]]:
     The header that carries the PSP's auth header value is left out: CD058/CD059 say what it is for.
     """
     contract = c.old if old else c.new
-    item = contract.document["paths"][contract.path]
+    item = contract.resolve(contract.document["paths"][contract.path])
     out: dict[str, tuple[str, bool, str]] = {}
     levels = ((item.get("parameters", []), f"#/paths/{escape(contract.path)}/parameters"),
               (contract.operation.get("parameters", []), c.location("parameters", old=old)))
@@ -177,8 +176,7 @@ def security(c: Comparison, *, old: bool) -> dict[str, str]:
     for requirement in requirements or []:
         for name in requirement if isinstance(requirement, Mapping) else ():
             scheme = schemes.get(name, {})
-            if isinstance(scheme, Mapping) and "$ref" in scheme:
-                scheme = resolve_pointer(contract.document, scheme["$ref"])
+            scheme = contract.resolve(scheme)
             kind = scheme.get("type", "?") if isinstance(scheme, Mapping) else "?"
             where = f" in {scheme.get('in')} `{scheme.get('name')}`" if kind == "apiKey" else ""
             out[str(name)] = f"{kind}{where}"
