@@ -1,32 +1,165 @@
-"""Lint a contract document: OpenAPI 3.0.3 validity, references, examples, descriptions, extensions."""
+"""Lint a contract document: coded rules (callback_core/lint_rules/), each with an id and a level."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
-from openapi_spec_validator import OpenAPIV30SpecValidator
-
-from callback_core.auth_header import auth_header_name
+from callback_core import fields
 from callback_core.errors import SpecError
-from callback_core.fields import ROLES_EXTENSION
-from callback_core.schema_model import (
-    SCHEMA_MAPS,
-    location,
-    looks_like_schema,
-    model_for,
-    properties_of,
-    property_site,
-)
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract
 
 
+class Level(Enum):
+    """How much a finding matters: ERROR the tools cannot use the document (or an example lies), WARNING style."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+    def at_least(self, other: Level) -> bool:
+        return self.rank >= other.rank
+
+
+class Needs(Enum):
+    """What a rule needs before it can judge; a rule whose need is not met is not run (it would only repeat)."""
+
+    DOCUMENT = "document"  # any parsed document
+    SOUND = "sound"  # OpenAPI 3.0.x, valid, every $ref resolves
+    CONTRACT = "contract"  # and the tools can read the callback operation from it
+    PAYLOADS = "payloads"  # example payload files, checked on request (`lint --payloads DIR`)
+
+
+@dataclass(frozen=True, slots=True)
+class LintRule:
+    """One coded lint rule with a stable id."""
+
+    id: str
+    title: str
+    level: Level
+    needs: Needs = Needs.SOUND
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a rule found, located by a JSON pointer into the document (or into a payload `file`)."""
+
+    rule: LintRule
+    pointer: str
+    message: str
+    file: str = ""  # a payload file; empty: the document itself
+
+    @property
+    def level(self) -> Level:
+        return self.rule.level
+
+
+@dataclass
+class Subject:
+    """What the rules look at: the document and, when the tools can use it, its `Contract`."""
+
+    document: Mapping[str, Any]
+    source: str = "<document>"
+    contract: Contract | None = None
+    unusable: tuple[str, str] | None = None  # (pointer, reason) when the tools cannot use the document
+    sound: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """Every finding of one document (and its payloads), in rule order."""
+
+    source: str
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    usable: bool = True
+    unusable_reason: str = ""
+    contract: Contract | None = field(default=None, compare=False, repr=False)  # when usable and sound
+
+    def with_findings(self, more: list[Finding]) -> LintReport:
+        return replace(self, findings=(*self.findings, *more))
+
+    def count(self, level: Level) -> int:
+        return sum(1 for finding in self.findings if finding.level is level)
+
+    def fails(self, fail_on: Level) -> bool:
+        return any(finding.level.at_least(fail_on) for finding in self.findings)
+
+
+Check = Callable[[Subject], Iterator[tuple[str, str]]]
+
+
+def lint(document: Mapping[str, Any]) -> list[Finding]:
+    """Every finding of the document, at every level; empty when it is clean."""
+    return list(lint_report(document).findings)
+
+
+def lint_report(document: Mapping[str, Any], source: str = "<document>") -> LintReport:
+    """Run every rule whose need is met; say whether the tools can use the document at all."""
+    from callback_core.lint_rules import rules
+
+    subject = Subject(document, source)
+    found: list[Finding] = []
+    for rule, check in rules():
+        if rule.needs is Needs.PAYLOADS:
+            continue
+        if rule.needs is not Needs.DOCUMENT:
+            if not subject.sound:
+                continue
+            if rule.needs is Needs.CONTRACT:
+                use(subject)
+                if subject.contract is None:
+                    continue
+        for pointer, message in check(subject):
+            found.append(Finding(rule, pointer, message))
+            if rule.needs is Needs.DOCUMENT and rule.level is Level.ERROR:
+                subject.sound = False
+    use(subject)
+    unusable = subject.unusable
+    return LintReport(source, tuple(found), usable=unusable is None,
+                      unusable_reason=f"{unusable[0]}: {unusable[1]}" if unusable else "",
+                      contract=subject.contract if subject.sound else None)
+
+
+def use(subject: Subject) -> None:
+    """Build the Contract once; remember why the tools cannot use the document when they cannot."""
+    if subject.contract is not None or subject.unusable is not None:
+        return
+    try:
+        contract = Contract.from_dict(subject.document, source=subject.source)
+        if contract.method != "POST":
+            raise SpecError(subject.source, f"the callback operation must be a POST, not {contract.method}",
+                            operation_pointer(contract))
+        # Read lazily by the Contract; every tool needs both bodies, so a missing one is said here.
+        contract.request_schema  # noqa: B018
+        contract.response_schema  # noqa: B018
+    except SpecError as exc:
+        subject.unusable = (exc.pointer or "#", exc.reason)
+        return
+    subject.contract = contract
+
+
+def operation_pointer(contract: Contract) -> str:
+    return "#" + fields.join_pointer(("paths", contract.path, contract.method.lower()))
+
+
+def format_finding(finding: Finding) -> str:
+    return f"{finding.pointer or '#'}: {finding.rule.id} {finding.level.value}: {finding.message}"
+
+
+# Example payload files ---------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One lint finding, located by a JSON pointer into the document."""
+    """One problem of a payload file, located by a JSON pointer into the payload."""
 
     pointer: str
     message: str
@@ -36,175 +169,11 @@ def format_problem(problem: Problem) -> str:
     return f"{problem.pointer or '#'}: {problem.message}"
 
 
-def lint(document: Mapping[str, Any]) -> list[Problem]:
-    """Every problem of the document; empty when it is clean."""
-    problems = list(_dangling_refs(document))
-    problems += _spec_validity(document, skip=bool(problems))
-    if problems:
-        # Later checks resolve references and would only repeat the same failures.
-        return problems
-    problems += _examples(document)
-    problems += _descriptions(document)
-    problems += _extensions(document)
-    return problems
-
-
-def _pointer(parts: tuple[Any, ...] | list[Any]) -> str:
-    return location(parts) or "#"
-
-
-def _walk(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    yield parts, node
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield from _walk(value, (*parts, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*parts, index))
-
-
-def _dangling_refs(document: Mapping[str, Any]) -> Iterator[Problem]:
-    for where, ref, why in model_for(document).dangling():
-        yield Problem(where, f"$ref {ref!r} does not resolve" if "points nowhere" in why else why)
-
-
-def _spec_validity(document: Mapping[str, Any], *, skip: bool) -> list[Problem]:
-    version = str(document.get("openapi", ""))
-    if not version.startswith("3.0."):
-        return [Problem("#/openapi", f"must be OpenAPI 3.0.x (Connexion 3 refuses {version or 'no version'})")]
-    if skip:
-        return []
-    try:
-        errors = list(OpenAPIV30SpecValidator(document).iter_errors())
-    except Exception as exc:  # the validator raises on some broken documents instead of yielding
-        return [Problem("#", f"not a valid OpenAPI 3.0 document: {exc}")]
-    return [Problem(_pointer(list(e.absolute_path)), e.message.splitlines()[0]) for e in errors]
-
-
-def _examples(document: Mapping[str, Any]) -> Iterator[Problem]:
-    """Media-type, parameter and schema examples, each against the schema beside it."""
-    for parts, node in _walk(document):
-        if not isinstance(node, Mapping) or "schema" not in node and "example" not in node:
-            continue
-        if parts and parts[-1] in SCHEMA_MAPS:
-            continue
-        schema = node.get("schema")
-        candidates: list[tuple[tuple[Any, ...], Any, Any]] = []
-        if schema is not None:
-            if "example" in node:
-                candidates.append(((*parts, "example"), node["example"], schema))
-            for name, example in (node.get("examples") or {}).items():
-                example = model_for(document).resolve(example)
-                if isinstance(example, Mapping) and "value" in example:
-                    candidates.append(((*parts, "examples", name, "value"), example["value"], schema))
-        elif "example" in node and looks_like_schema(node) and _is_schema_location(parts):
-            candidates.append(((*parts, "example"), node["example"], node))
-        for where, value, against in candidates:
-            for error in validator_for(document, against).iter_errors(value):
-                at = "/".join(str(p) for p in error.absolute_path)
-                yield Problem(_pointer(where), f"example does not match its schema at '{at}': {_short(error)}")
-
-
-def _is_schema_location(parts: tuple[Any, ...]) -> bool:
-    return "schemas" in parts or "schema" in parts or any(part in SCHEMA_MAPS for part in parts)
-
-
-def _short(error: Any) -> str:
-    from jsonschema.exceptions import best_match
-
-    best = best_match(error.context) if error.context else error
-    return str(best.message)
-
-
-def _descriptions(document: Mapping[str, Any]) -> Iterator[Problem]:
-    model = model_for(document)
-    for parts, node in _walk(document):
-        if not properties_of(node):
-            continue
-        if parts and parts[-1] in SCHEMA_MAPS:
-            continue  # a property that happens to be named "properties" is data, not a schema
-        for name, prop in properties_of(node).items():
-            target = model.resolve(prop)
-            if not (isinstance(target, Mapping) and str(target.get("description", "")).strip()):
-                yield Problem(property_site(_pointer(parts), name), "property has no description")
-
-
-def _extensions(document: Mapping[str, Any]) -> Iterator[Problem]:
-    try:
-        contract = Contract.from_dict(document, check_usable=False)
-    except SpecError as exc:
-        yield Problem(exc.pointer, exc.reason)
-        return
-    # What the tools need from the operation (its declared roles are judged below, each of them).
-    unusable = [Problem(exc.pointer, exc.reason) for exc in contract.unusable(roles=False)]
-    if unusable:
-        yield from unusable
-        return
-    op = _pointer(("paths", contract.path, contract.method.lower()))
-    codes = [entry.code for entry in contract.error_codes]
-    if not codes:
-        yield Problem(f"{op}/x-error-codes/codes", "the error-code catalogue is empty")
-    for code in sorted({c for c in codes if codes.count(c) > 1}, key=str):
-        yield Problem(f"{op}/x-error-codes/codes", f"error code {code!r} is listed more than once")
-    for name, example in contract.response_examples().items():
-        fail_code = example.get("errorCode") if isinstance(example, Mapping) else None
-        if fail_code is not None and contract.error_code(fail_code) is None:
-            yield Problem(
-                f"{op}/responses/200/content/application~1json/examples/{name}",
-                f"errorCode {fail_code!r} is not in x-error-codes",
-            )
-    if contract.hmac.max_clock_skew_seconds <= 0:
-        yield Problem(f"{op}/x-hmac-signing/maxClockSkewSeconds", "must be a positive number of seconds")
-    missing = {
-        contract.hmac.authorization_header,
-        contract.hmac.date_header,
-        contract.hmac.content_sha256_header,
-    } - set(contract.header_slots)
-    for header in sorted(missing):
-        yield Problem(f"{op}/parameters", f"the HMAC header slot {header!r} is not a declared header parameter")
-    try:
-        auth_header_name(contract)
-    except SpecError as exc:
-        yield Problem(exc.pointer, exc.reason)
-    yield from _declared_roles(contract, op)
-
-
-def _declared_roles(contract: Contract, op: str) -> Iterator[Problem]:
-    """A declared role must point at a property of its body's schema, or every tool acting on it misses."""
-    declared = contract.operation.get(ROLES_EXTENSION) or {}
-    for side, properties in (("request", contract.request_properties), ("response", contract.response_properties)):
-        known = {prop.pointer for prop in properties}
-        for name, pointer in (declared.get(side) or {}).items():
-            if pointer not in known:
-                yield Problem(
-                    _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION, side, name)),
-                    f"role {name!r} points at {pointer!r}, which names no property of the {side} schema",
-                )
-
-
-def role_notes(document: Mapping[str, Any]) -> list[Problem]:
-    """Not problems: the roles a document leaves undeclared and where their well-known names were found."""
-    try:
-        contract = Contract.from_dict(document)
-    except SpecError:
-        return []  # lint() reports why
-    where = _pointer(("paths", contract.path, contract.method.lower(), ROLES_EXTENSION))
-    return [
-        Problem(f"{where}/{side}", f"role {role.name!r} is not declared; inferred from its name at {role.pointer}")
-        for side, roles in (("request", contract.request_roles), ("response", contract.response_roles))
-        for role in roles.values()
-        if role.inferred
-    ]
-
-
-PAYLOAD_PREFIXES = ("request-", "response-")
-
-
 def lint_payload(contract: Contract, name: str, raw: bytes) -> list[Problem]:
     """Problems of one example payload file, located by JSON pointers into the payload.
 
     `request-*.json` is checked against the callback request schema, `response-*.json` against the 200
-    answer (a FAIL's `errorCode` must also be in the catalogue); any other name is itself a problem.
+    answer (a FAIL's error code must also be in the catalogue); any other name is itself a problem.
     """
     if name.startswith("request-"):
         schema = contract.request_schema
@@ -222,13 +191,29 @@ def lint_payload(contract: Contract, name: str, raw: bytes) -> list[Problem]:
     problems = [Problem("#", f"key {key!r} appears more than once in one object") for key in duplicates]
     errors = validator_for(contract.document, schema).iter_errors(body)
     for error in sorted(errors, key=lambda e: [str(part) for part in e.absolute_path]):
-        where = _pointer(list(error.absolute_path)) if error.absolute_path else "#"
-        problems.append(Problem(where, _short(error)))
-    if name.startswith("response-") and isinstance(body, Mapping) and "errorCode" in body:
-        code = body["errorCode"]
-        if isinstance(code, str | int) and contract.error_code(code) is None:
-            problems.append(Problem("#/errorCode", f"errorCode {code!r} is not in x-error-codes"))
+        where = "#" + fields.join_pointer(str(p) for p in error.absolute_path) if error.absolute_path else "#"
+        problems.append(Problem(where, short_error(error)))
+    if name.startswith("response-"):
+        problems += [Problem("#" + pointer, message) for pointer, message in unlisted_code(contract, body)]
     return problems
+
+
+def unlisted_code(contract: Contract, body: Any) -> Iterator[tuple[str, str]]:
+    """(pointer into the body, message) when an answer carries an error code its catalogue does not list."""
+    role = contract.response_role(fields.ERROR_CODE)
+    code = fields.get_at(body, role.pointer) if role is not None else fields.MISSING
+    if code is fields.MISSING or code is None:
+        return
+    # Compared with its type: 51 is not "51", and a PSP answering the other type is refused.
+    if not any(type(entry.code) is type(code) and entry.code == code for entry in contract.error_codes):
+        yield role.pointer if role is not None else "", f"error code {code!r} is not in x-error-codes"
+
+
+def short_error(error: Any) -> str:
+    from jsonschema.exceptions import best_match
+
+    best = best_match(error.context) if error.context else error
+    return str(best.message)
 
 
 def _remember_duplicates(found: list[str]) -> Any:

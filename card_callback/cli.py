@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from callback_core.errors import SpecError
-from callback_core.spec import Contract, bundled_spec_path, read_document
+from callback_core.spec import bundled_spec_path, read_document
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,8 +18,21 @@ def main() -> None:
     """Contract tests and a reference PSP for the Vipps MobilePay card callback."""
 
 
+EXIT_NOT_RUN = 2  # the same meaning on every command: the command could not run
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(EXIT_NOT_RUN)
+
+
+LINT_FORMATS = ("text", "markdown", "json")
+
+
 @main.command("lint")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The contract document (default: the bundled openapi/card-callback.yaml); the same as PATH.")
 @click.option(
     "--payloads",
     "payloads_dir",
@@ -26,47 +40,53 @@ def main() -> None:
     help="Also check the example payloads in DIR: request-*.json against the request schema, "
     "response-*.json against the 200 answer.",
 )
-def lint_command(path: Path | None, payloads_dir: Path | None) -> None:
-    """Lint the contract document (default: the bundled one). Exit 1 on any problem."""
-    # Imported here: openapi-spec-validator takes ~0.3 s to import, which every other command would pay.
-    from callback_core.lint import format_problem, lint, role_notes
+@click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
+              help="Exit 1 when a finding is at this level or above (warning: style findings fail too).")
+@click.option("--format", "output", type=click.Choice(LINT_FORMATS), default="text", show_default=True,
+              help="text for a terminal, markdown for a pull-request comment, json for tools.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              metavar="FILE", help="Write the JSON report to FILE.")
+def lint_command(path: Path | None, spec_path: Path | None, payloads_dir: Path | None, fail_on: str, output: str,
+                 json_path: Path | None) -> None:
+    """Lint the contract document (default: the bundled one): each finding with its rule id and level.
 
-    path = path or bundled_spec_path()
+    \b
+    Exit status:
+      0  no finding at or above --fail-on (error by default: a missing description does not fail)
+      1  a finding at or above --fail-on
+      2  could not run: the document cannot be read, or the tools cannot use it (said in one line)
+    """
+    # Imported here: openapi-spec-validator takes ~0.3 s to import, which every other command would pay.
+    from callback_core.lint import Finding, Level, lint_report
+    from callback_core.lint_report import format_json, format_markdown, format_text
+
+    if path is not None and spec_path is not None and path != spec_path:
+        _fail(f"PATH {path} and --spec {spec_path} name two documents: give one")
+    path = path or spec_path or bundled_spec_path()
+    if json_path is not None and not json_path.parent.is_dir():
+        _fail(f"--json: the directory {json_path.parent} does not exist")
     try:
         document = read_document(path)
     except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    problems = lint(document)
-    for problem in problems:
-        click.echo(f"{path}: {format_problem(problem)}")
-    for note in role_notes(document):
-        click.echo(f"{path}: info: {format_problem(note)}")
-    if problems:
-        click.echo(f"{len(problems)} problem(s) in {path}", err=True)
-        sys.exit(1)
-    click.echo(f"{path}: OK")
-    if payloads_dir is not None:
-        _lint_payloads(Contract.from_dict(document, source=str(path)), payloads_dir)
+        _fail(str(exc))
+    report = lint_report(document, str(path))
+    found: list[Finding] = []
+    if payloads_dir is not None and report.contract is not None:
+        from callback_core.lint_rules.cl015_payload_matches_schema import check_directory
 
-
-def _lint_payloads(contract: Contract, directory: Path) -> None:
-    from callback_core.lint import format_problem, lint_payload
-
-    files = sorted(p for p in directory.glob("*.json") if p.is_file())
-    if not files:
-        # A directory with nothing to check would otherwise pass silently.
-        click.echo(f"error: {directory} holds no *.json payload files", err=True)
-        sys.exit(1)
-    count = 0
-    for file in files:
-        for problem in lint_payload(contract, file.name, file.read_bytes()):
-            click.echo(f"{file}: {format_problem(problem)}")
-            count += 1
-    if count:
-        click.echo(f"{count} problem(s) in the payloads of {directory}", err=True)
-        sys.exit(1)
-    click.echo(f"{directory}: {len(files)} payload(s) OK")
+        found = check_directory(report.contract, payloads_dir)
+        report = report.with_findings(found)
+    level = Level(fail_on)
+    formats = {"text": format_text, "markdown": format_markdown, "json": format_json}
+    click.echo(formats[output](report, level), nl=False)
+    if payloads_dir is not None and output == "text" and report.contract is not None and not found:
+        count = sum(1 for p in payloads_dir.glob("*.json") if p.is_file())
+        click.echo(f"{payloads_dir}: {count} payload(s) OK")
+    if json_path is not None:
+        json_path.write_text(format_json(report, level), encoding="utf-8")
+    if not report.usable:
+        _fail(f"{path}: the tools cannot use this document: {report.unusable_reason}")
+    sys.exit(1 if report.fails(level) else 0)
 
 
 def _register_commands() -> None:

@@ -42,7 +42,7 @@ def test_response_rules_per_status(contract: Contract) -> None:
 
 def test_fail_code_must_be_in_the_catalogue(contract: Contract) -> None:
     body = {"status": "FAIL", "errorCode": "300", "errorMessage": "Refused by Issuer"}
-    assert _lines(contract, "response-x.json", body) == ["#/errorCode: errorCode '300' is not in x-error-codes"]
+    assert _lines(contract, "response-x.json", body) == ["#/errorCode: error code '300' is not in x-error-codes"]
 
 
 def test_a_request_is_not_a_response(contract: Contract, token_callback: dict[str, Any]) -> None:

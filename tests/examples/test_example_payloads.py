@@ -52,7 +52,7 @@ def test_a_broken_copy_fails_with_file_and_pointer(tmp_path: Path) -> None:
     broken.write_text(json.dumps(body))
     result = CliRunner().invoke(main, ["lint", "--payloads", str(tmp_path / "payloads")])
     assert result.exit_code == 1
-    assert f"{broken}: #/merchantSerialNumber: '12' does not match '^[0-9]{{4,6}}$'" in result.output
+    assert f"{broken}: #/merchantSerialNumber: CL015 error: '12' does not match '^[0-9]{{4,6}}$'" in result.output
 
 
 def test_an_empty_directory_is_not_a_pass(tmp_path: Path) -> None:

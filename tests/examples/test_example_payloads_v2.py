@@ -26,7 +26,7 @@ def test_each_folder_passes_the_linter_with_its_own_document_only() -> None:
     assert own.output.rstrip().endswith(f"v2: {count} payload(s) OK")
     crossed = CliRunner().invoke(main, ["lint", str(V2), "--payloads", str(PAYLOADS)])
     assert crossed.exit_code == 1
-    assert "request-1234-reserve-token.json: #: 'cardInfo' is a required property" in crossed.output
+    assert "request-1234-reserve-token.json: #: CL015 error: 'cardInfo' is a required property" in crossed.output
 
 
 def test_every_request_has_its_first_document_twin_and_is_listed() -> None:

@@ -1,0 +1,36 @@
+"""What the lint rules share: the document walked node by node, pointers into it, the operation's place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from callback_core import fields
+from callback_core.lint import Subject, operation_pointer
+from callback_core.spec import Contract
+
+
+def pointer(parts: tuple[Any, ...] | list[Any]) -> str:
+    return "#" + fields.join_pointer(str(part) for part in parts)
+
+
+def nodes(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every node of the document with its path (data, not schemas: no reference is followed)."""
+    yield parts, node
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from nodes(value, (*parts, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from nodes(value, (*parts, index))
+
+
+def contract_of(subject: Subject) -> Contract:
+    """The Contract of a rule that needs one (the runner runs it only when there is one)."""
+    if subject.contract is None:  # pragma: no cover - the runner's gate
+        raise RuntimeError("a CONTRACT rule ran on a document the tools cannot use")
+    return subject.contract
+
+
+def at_operation(contract: Contract, *parts: str) -> str:
+    return operation_pointer(contract) + fields.join_pointer(parts)
