@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -53,7 +53,7 @@ class Side:
     @cached_property
     def pairs(self) -> tuple[Pair, ...]:
         out = []
-        for old, new in _paired(self.old.variants, self.new.variants):
+        for old, new in _paired(self.old.variants, self.new.variants, self.follow):
             moved = {self.follow(pointer): f for pointer, f in old.fields.items()}
             out.append(Pair(old, new, new.label or old.label, moved))
         return tuple(out)
@@ -100,17 +100,39 @@ def _parent(pointer: str) -> str:
     return pointer.rsplit("/", 1)[0]
 
 
-def _paired(old: tuple[Variant, ...], new: tuple[Variant, ...]) -> Iterator[tuple[Variant, Variant]]:
+def _paired(old: tuple[Variant, ...], new: tuple[Variant, ...], follow: Callable[[str], str]) -> (
+    Iterator[tuple[Variant, Variant]]
+):
     # A body without variants on one side is compared with every variant of the other.
     if len(old) == 1 and not old[0].values or len(new) == 1 and not new[0].values:
         for a in old:
             for b in new:
                 yield a, b
         return
+    unmatched: list[Variant] = []
     for b in new:
         best = max(old, key=lambda a: len(a.values & b.values))
         if best.values & b.values:
             yield best, b
+        else:
+            unmatched.append(b)
+    # Variants whose every value was renamed (TOKEN -> NETWORK_TOKEN), or whose discriminator went, are
+    # paired by what they carry, one to one: else none of their fields would be compared at all.
+    left = [a for a in old if not any(a.values & b.values for b in new)]
+    for b in unmatched:
+        scored = [(_likeness(a, b, follow), index) for index, a in enumerate(left)]
+        if not scored:
+            return
+        score, index = max(scored, key=lambda item: (item[0], -item[1]))
+        if score > (0, 0):
+            yield left.pop(index), b
+
+
+def _likeness(old: Variant, new: Variant, follow: Callable[[str], str]) -> tuple[int, int]:
+    """How alike two variants are: the required fields they share, then all the fields they share."""
+    required = {follow(p) for p, f in old.fields.items() if f.required}
+    present = {follow(p) for p in old.fields}
+    return (len(required & {p for p, f in new.fields.items() if f.required}), len(present & set(new.fields)))
 
 
 def _moves(old: Shape, new: Shape, old_roles: Mapping[str, str], new_roles: Mapping[str, str]) -> Iterator[Move]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from callback_core.spec import ERROR_CODES_EXTENSION, format_code
 from contract_diff.compare import Comparison
 from contract_diff.model import Breaks, Finding, Level, Rule
-from contract_diff.rules.common import finding
+from contract_diff.rules.common import codes, finding
 
 RULE = Rule(
     id="CD053",
@@ -23,7 +23,7 @@ RULE = Rule(
 
 
 def check(c: Comparison) -> Iterator[Finding]:
-    new = {e.code for e in c.new.error_codes}
-    for entry in c.old.error_codes:
-        if entry.code not in new:
+    new = codes(c, old=False)
+    for text, entry in codes(c, old=True).items():
+        if text not in new:
             yield finding(RULE, c.location(ERROR_CODES_EXTENSION, old=True), code=format_code(entry.code))

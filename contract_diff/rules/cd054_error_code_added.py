@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from callback_core.spec import ERROR_CODES_EXTENSION, format_code
 from contract_diff.compare import Comparison
 from contract_diff.model import Breaks, Finding, Level, Rule
-from contract_diff.rules.common import finding
+from contract_diff.rules.common import codes, finding
 
 RULE = Rule(
     id="CD054",
@@ -20,8 +20,8 @@ RULE = Rule(
 
 
 def check(c: Comparison) -> Iterator[Finding]:
-    old = {e.code for e in c.old.error_codes}
-    for entry in c.new.error_codes:
-        if entry.code not in old:
+    old = codes(c, old=True)
+    for text, entry in codes(c, old=False).items():
+        if text not in old:
             retry = "retryable" if entry.retryable else "final"
             yield finding(RULE, c.location(ERROR_CODES_EXTENSION), code=format_code(entry.code), retry=retry)

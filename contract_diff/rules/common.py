@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from callback_core.spec import ErrorCode
 from contract_diff.compare import Comparison, Move, Pair, Side
 from contract_diff.facets import Direction, enum_values, facet_changes, type_of
 from contract_diff.model import Finding, Rule
-from contract_diff.shapes import Field, dotted, escape
+from contract_diff.shapes import Field, Shape, dotted, escape
 
 
 def finding(rule: Rule, pointer: str, *, field: str = "", variant: str = "", **params: Any) -> Finding:
@@ -112,12 +113,32 @@ def discriminator_renames(rule: Rule, side: Side) -> Iterator[Finding]:
 
 
 def discriminator_values(rule: Rule, side: Side, *, added: bool) -> Iterator[Finding]:
+    """Values that select a variant, added or removed; on a side without the discriminator (it was added or
+    removed), the values its property's enum admits there, so that a rename hidden by the removal shows."""
     for old, new in side.discriminators():
-        if old is None or new is None:
+        if old is not None and new is not None:
+            before, after, where = old.values, new.values, new
+        elif old is not None:
+            before, after, where = old.values, _enum_values(side.new, side.follow(old.pointer)), old
+        elif new is not None:
+            before, after, where = _enum_values(side.old, new.pointer), new.values, new
+        else:
             continue
-        values = new.values - old.values if added else old.values - new.values
-        for value in sorted(values):
-            yield finding(rule, new.location, field=new.pointer, name=dotted(new.pointer), value=value)
+        if not before or not after:
+            continue  # one side says nothing about the values: CD019 reports the discriminator itself
+        pointer = side.follow(where.pointer) if where is old else where.pointer
+        for value in sorted(after - before if added else before - after):
+            yield finding(rule, where.location, field=pointer, name=dotted(pointer), value=value)
+
+
+def _enum_values(shape: Shape, pointer: str) -> frozenset[str]:
+    """Every value the property at `pointer` may take in any variant of a body (its enums, united)."""
+    values: set[str] = set()
+    for variant in shape.variants:
+        f = variant.fields.get(pointer)
+        if f is not None:
+            values.update(enum_values(f.schema) or ())
+    return frozenset(values)
 
 
 def discriminator_presence(rule: Rule, side: Side) -> Iterator[Finding]:
@@ -191,3 +212,11 @@ def auth_header(c: Comparison, *, old: bool) -> str | None:
     raw = (c.old if old else c.new).operation.get(AUTH_HEADER_EXTENSION)
     header = raw.get("header") if isinstance(raw, Mapping) else None
     return str(header) if header else None
+
+
+# Error codes ---------------------------------------------------------------------------------------------------
+
+
+def codes(c: Comparison, *, old: bool) -> dict[str, ErrorCode]:
+    """The catalogue by each code's text: 51 and "51" are the same code in another type (CD061 says so)."""
+    return {str(entry.code): entry for entry in (c.old if old else c.new).error_codes}

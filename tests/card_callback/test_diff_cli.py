@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
+import yaml
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from callback_core.spec import bundled_document, bundled_spec_path
+from callback_core.spec import bundled_document, bundled_spec_path, read_document
 from card_callback.cli import main
 
 FLAT = str(bundled_spec_path())
@@ -93,3 +96,43 @@ def test_the_shipped_revision_names_each_move_the_rename_amount_and_the_auth_hea
     assert "discriminator `paymentInstrument` renamed and moved to `cardInfo.cardDataType`" in out
     assert "required property `amount` added to the callback" in out
     assert "callbacks now carry the PSP's auth header value in `" in out
+
+
+def test_json_file_holds_the_report_the_json_format_prints(tmp_path: Path) -> None:
+    code, out, _ = run(FLAT, V2, "--json", str(tmp_path / "diff.json"))
+    _, as_json, _ = run(FLAT, V2, "--format", "json")
+    assert code == 1 and out.rstrip().splitlines()[-1].startswith("RESULT: breaking;")
+    assert json.loads((tmp_path / "diff.json").read_text(encoding="utf-8")) == json.loads(as_json)
+    code, _, err = run(FLAT, V2, "--json", str(tmp_path / "absent" / "diff.json"))
+    assert code == 2 and "does not exist" in err
+
+
+def _refactored(document: dict[str, Any]) -> dict[str, Any]:
+    """The same contract with the request body, every answer and the parameters moved into `components`."""
+    out = copy.deepcopy(document)
+    operation = out["paths"]["/psp-makepayment"]["post"]
+    components = out.setdefault("components", {})
+    components.setdefault("requestBodies", {})["Callback"] = operation["requestBody"]
+    operation["requestBody"] = {"$ref": "#/components/requestBodies/Callback"}
+    for status, answer in list(operation["responses"].items()):
+        components.setdefault("responses", {})[f"Answer{status}"] = answer
+        operation["responses"][status] = {"$ref": f"#/components/responses/Answer{status}"}
+    for index, parameter in enumerate(operation["parameters"]):
+        components.setdefault("parameters", {})[f"P{index}"] = parameter
+        operation["parameters"][index] = {"$ref": f"#/components/parameters/P{index}"}
+    # And an inline schema chain: the body's schema behind one more reference.
+    media = components["requestBodies"]["Callback"]["content"]["application/json"]
+    components["schemas"]["Indirect"] = media["schema"]
+    media["schema"] = {"$ref": "#/components/schemas/Indirect"}
+    return out
+
+
+def test_a_pure_ref_refactor_reports_nothing(tmp_path: Path) -> None:
+    for shipped in (FLAT, V2):
+        refactored = tmp_path / f"refactored-{Path(shipped).name}"
+        refactored.write_text(yaml.safe_dump(_refactored(read_document(Path(shipped))), sort_keys=False),
+                              encoding="utf-8")
+        for old, new in ((shipped, str(refactored)), (str(refactored), shipped)):
+            code, out, err = run(old, new)
+            assert (code, err) == (0, ""), out
+            assert out.rstrip().endswith("RESULT: nothing breaks; no changes"), out

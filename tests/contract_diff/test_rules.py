@@ -94,3 +94,20 @@ def test_the_review_guide_lists_every_rule_with_the_oasdiff_ids_it_matches() -> 
 def test_a_recursive_body_and_an_allof_part() -> None:
     old, new, expected = fixture_pair("recursive")
     assert {(c.rule.id, c.field or c.pointer) for c in diff(old, new).changes} == expected
+
+
+def test_renamed_variant_values_are_named_and_their_fields_still_compared() -> None:
+    old, new, expected = fixture_pair("renamed-variants")
+    report = diff(old, new)
+    assert {(c.rule.id, c.field or c.pointer) for c in report.changes} == expected
+    added = {c.message for c in report.changes if c.rule.id == "CD017"}
+    assert added == {"discriminator `kind` may now be `ENCRYPTED_PAN`",
+                     "discriminator `kind` may now be `NETWORK_TOKEN`"}
+    assert report.breaking
+
+
+def test_error_codes_are_the_same_codes_in_another_type() -> None:
+    old, new, _ = fixture_pair("CD061")
+    (change,) = diff(old, new).changes
+    assert change.message == "error codes are now integers (were strings): '51' -> 51, '43' -> 43"
+    assert change.breaking and change.rule.breaks is Breaks.VIPPS
