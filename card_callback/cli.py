@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from callback_core.errors import SpecError
 from callback_core.spec import bundled_spec_path, read_document
+from card_callback.common import EXIT_DEFECTS, EXIT_OK, fail, json_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,19 +18,13 @@ def main() -> None:
     """Contract tests and a reference PSP for the Vipps MobilePay card callback."""
 
 
-EXIT_NOT_RUN = 2  # the same meaning on every command: the command could not run
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(EXIT_NOT_RUN)
-
-
 LINT_FORMATS = ("text", "markdown", "json")
 
 
 @main.command("lint")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+# Not common.spec_option: that one stops on a document the tools cannot use, and lint must read such a
+# document to name what is wrong with it.
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The contract document (default: the bundled openapi/card-callback.yaml); the same as PATH.")
 @click.option(
@@ -44,8 +38,7 @@ LINT_FORMATS = ("text", "markdown", "json")
               help="Exit 1 when a finding is at this level or above (warning: style findings fail too).")
 @click.option("--format", "output", type=click.Choice(LINT_FORMATS), default="text", show_default=True,
               help="text for a terminal, markdown for a pull-request comment, json for tools.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              metavar="FILE", help="Write the JSON report to FILE.")
+@json_option()
 def lint_command(path: Path | None, spec_path: Path | None, payloads_dir: Path | None, fail_on: str, output: str,
                  json_path: Path | None) -> None:
     """Lint the contract document (default: the bundled one): each finding with its rule id and level.
@@ -61,14 +54,12 @@ def lint_command(path: Path | None, spec_path: Path | None, payloads_dir: Path |
     from callback_core.lint_report import format_json, format_markdown, format_text
 
     if path is not None and spec_path is not None and path != spec_path:
-        _fail(f"PATH {path} and --spec {spec_path} name two documents: give one")
+        fail(f"PATH {path} and --spec {spec_path} name two documents: give one")
     path = path or spec_path or bundled_spec_path()
-    if json_path is not None and not json_path.parent.is_dir():
-        _fail(f"--json: the directory {json_path.parent} does not exist")
     try:
         document = read_document(path)
     except SpecError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     report = lint_report(document, str(path))
     found: list[Finding] = []
     if payloads_dir is not None and report.contract is not None:
@@ -85,8 +76,8 @@ def lint_command(path: Path | None, spec_path: Path | None, payloads_dir: Path |
     if json_path is not None:
         json_path.write_text(format_json(report, level), encoding="utf-8")
     if not report.usable:
-        _fail(f"{path}: the tools cannot use this document: {report.unusable_reason}")
-    sys.exit(1 if report.fails(level) else 0)
+        fail(f"{path}: the tools cannot use this document: {report.unusable_reason}")
+    sys.exit(EXIT_DEFECTS if report.fails(level) else EXIT_OK)
 
 
 def _register_commands() -> None:
