@@ -111,3 +111,13 @@ def test_error_codes_are_the_same_codes_in_another_type() -> None:
     (change,) = diff(old, new).changes
     assert change.message == "error codes are now integers (were strings): '51' -> 51, '43' -> 43"
     assert change.breaking and change.rule.breaks is Breaks.VIPPS
+
+
+def test_an_https_rule_is_a_tightening_that_breaks_only_the_answers() -> None:
+    old, new, expected = fixture_pair("https-urls")
+    report = diff(old, new)
+    assert {(c.rule.id, c.field or c.pointer) for c in report.changes} == expected
+    by_field = {c.field: c for c in report.changes}
+    assert by_field["/back"].rule.breaks is Breaks.NOBODY and not by_field["/back"].breaking
+    assert by_field["/page"].rule.breaks is Breaks.VIPPS and by_field["/page"].breaking
+    assert by_field["/page"].message.startswith("answer property `page` admits less: pattern `^(https://")
