@@ -323,7 +323,7 @@ class SchemaModel:
             resolved = self.merged(part)
             for name, prop in properties_of(resolved).items():
                 mine = properties.get(name)
-                properties[name] = prop if mine is None else {**self.merged(prop), **self.merged(mine)}
+                properties[name] = prop if mine is None else _both(self.merged(prop), self.merged(mine))
             required += [name for name in required_of(resolved) if name not in required]
             for key, value in resolved.items():
                 if key not in ("properties", "required"):
@@ -431,6 +431,15 @@ class SchemaModel:
                 self.follow({REF: ref}, where)
             except SpecError as exc:
                 yield where, ref, exc.reason
+
+
+def _both(theirs: Mapping[str, Any], ours: Mapping[str, Any]) -> dict[str, Any]:
+    """One property's schemas from two `allOf` parts: ours win a conflict, but a value must pass both enums,
+    so a variant's `[TOKEN]` narrows its shared base's `[TOKEN, PAN]`."""
+    out = {**theirs, **ours}
+    if isinstance(theirs.get("enum"), list) and isinstance(ours.get("enum"), list):
+        out["enum"] = [value for value in ours["enum"] if value in theirs["enum"]]
+    return out
 
 
 class _Nothing:

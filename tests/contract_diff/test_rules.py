@@ -121,3 +121,13 @@ def test_an_https_rule_is_a_tightening_that_breaks_only_the_answers() -> None:
     assert by_field["/back"].rule.breaks is Breaks.NOBODY and not by_field["/back"].breaking
     assert by_field["/page"].rule.breaks is Breaks.VIPPS and by_field["/page"].breaking
     assert by_field["/page"].message.startswith("answer property `page` admits less: pattern `^(https://")
+
+
+def test_variants_as_allof_of_a_shared_base_keep_their_own_values() -> None:
+    old, new, expected = fixture_pair("allof-base")
+    assert expected == set() and diff(old, new).changes == ()
+    # And each variant still pairs with its own: a change in one is seen in that one only.
+    document = copy.deepcopy(dict(new.document))
+    document["components"]["schemas"]["Pan"]["allOf"][1]["properties"]["pan"] = {"type": "integer"}
+    (change,) = diff(old, Contract.from_dict(document)).changes
+    assert (change.rule.id, change.field, change.variants) == ("CD010", "/pan", ("PAN",))
