@@ -70,7 +70,8 @@ def image() -> Iterator[str]:
 def test_image_lints_the_bundled_document(image: str) -> None:
     result = _docker("run", "--rm", image, "lint")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.rstrip().endswith("card-callback.yaml: OK")
+    # OK, perhaps with warnings (the default --fail-on is error).
+    assert "card-callback.yaml: OK" in result.stdout.rstrip().splitlines()[-1]
 
 
 def test_image_serves_and_tests_the_reference_server(image: str) -> None:
