@@ -46,6 +46,7 @@ class LintRule:
     title: str
     level: Level
     needs: Needs = Needs.SOUND
+    gate: bool = False  # its errors make the document unsound: later rules would only repeat them
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def lint_report(document: Mapping[str, Any], source: str = "<document>") -> Lint
                     continue
         for pointer, message in check(subject):
             found.append(Finding(rule, pointer, message))
-            if rule.needs is Needs.DOCUMENT and rule.level is Level.ERROR:
+            if rule.gate and rule.level is Level.ERROR:
                 subject.sound = False
     use(subject)
     unusable = subject.unusable

@@ -9,7 +9,7 @@ from callback_core.lint import Level, LintRule, Needs, Subject
 from callback_core.lint_rules.common import nodes, pointer
 from callback_core.spec import resolve_pointer
 
-RULE = LintRule("CL001", "a $ref resolves", Level.ERROR, Needs.DOCUMENT)
+RULE = LintRule("CL001", "a $ref resolves", Level.ERROR, Needs.DOCUMENT, gate=True)
 
 
 def check(subject: Subject) -> Iterator[tuple[str, str]]:

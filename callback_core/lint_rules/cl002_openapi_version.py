@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from callback_core.lint import Level, LintRule, Needs, Subject
 
-RULE = LintRule("CL002", "OpenAPI 3.0.x", Level.ERROR, Needs.DOCUMENT)
+RULE = LintRule("CL002", "OpenAPI 3.0.x", Level.ERROR, Needs.DOCUMENT, gate=True)
 
 
 def check(subject: Subject) -> Iterator[tuple[str, str]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from callback_core.lint import Level, LintRule, Needs, Subject
 from callback_core.lint_rules.common import pointer
 
-RULE = LintRule("CL003", "valid OpenAPI 3.0", Level.ERROR, Needs.DOCUMENT)
+RULE = LintRule("CL003", "valid OpenAPI 3.0", Level.ERROR, Needs.DOCUMENT, gate=True)
 
 
 def check(subject: Subject) -> Iterator[tuple[str, str]]:

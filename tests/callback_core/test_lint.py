@@ -89,6 +89,13 @@ def test_malformed_deadline_makes_the_document_unusable(document: dict[str, Any]
     assert not report.usable and "x-response-deadline-seconds" in report.unusable_reason
 
 
+def test_an_unusable_document_still_gets_the_findings_that_need_no_contract(document: dict[str, Any]) -> None:
+    _op(document)["x-response-deadline-seconds"] = "soon"
+    _media(document, "request")["examples"]["tokenCallback"]["value"]["merchantSerialNumber"] = "12"
+    del document["components"]["schemas"]["NetworkToken"]["properties"]["eci"]["description"]
+    assert [f.rule.id for f in lint(document)] == ["CL004", "CL005", "CL012"]
+
+
 def test_no_json_post_operation_is_unusable(document: dict[str, Any]) -> None:
     _op(document)["requestBody"]["content"] = {"application/xml": _media(document, "request")}
     report = lint_report(document)
