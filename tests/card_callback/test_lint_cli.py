@@ -83,8 +83,8 @@ def test_an_unusable_document_names_the_place_in_one_line_and_exits_2(tmp_path: 
     assert code == 2
     assert err.strip().count("\n") == 0
     assert err.startswith(f"error: {path}: the tools cannot use this document: ")
-    assert "must be a POST, not PUT" in err
-    assert "CL004 error: the callback operation must be a POST" in out
+    assert "must be a POST" in err and "PUT" in err
+    assert "CL004 error: " in out and "must be a POST" in out
 
 
 def test_spec_names_the_document_as_path_does(tmp_path: Path, document: dict[str, Any]) -> None:
