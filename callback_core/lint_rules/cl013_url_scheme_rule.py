@@ -1,7 +1,8 @@
-"""CL013: a URL field says which schemes it admits; `format: uri` alone admits `javascript:`."""
+"""CL013: a URL field admits only https (http on loopback); `format: uri` alone admits `javascript:`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from callback_core import fields
@@ -12,6 +13,10 @@ RULE = LintRule("CL013", "URL fields restrict their scheme", Level.WARNING, Need
 
 # Fields the browser is sent to: a redirect role is a URL whatever its schema says.
 URL_ROLES = {"request": (fields.SOFT_DECLINE_COMPLETED_REDIRECT_URL,), "response": (fields.SOFT_DECLINE_REDIRECT_URL,)}
+# What a scheme rule must refuse (a stored script, a plain-http page off loopback), and what it must admit.
+REFUSED = ("javascript:alert(document.domain)", "javascript://https.example.com/%0Aalert(1)",
+           "data:text/html,<script>alert(1)</script>", "http://example.com/3ds")
+ADMITTED = "https://example.com/3ds"
 
 
 def check(subject: Subject) -> Iterator[tuple[str, str]]:
@@ -26,9 +31,25 @@ def check(subject: Subject) -> Iterator[tuple[str, str]]:
             if not is_url or prop.pointer in seen:
                 continue
             seen.add(prop.pointer)
-            pattern = prop.schema.get("pattern")
-            if not (isinstance(pattern, str) and "https" in pattern):
+            why = _weakness(prop.schema.get("pattern"))
+            if why:
                 # Located at the body's schema; the message names the field by its pointer in a body.
                 yield (at_operation(contract, *body, "content", "application/json", "schema"),
-                       f"URL field {prop.pointer} of the {side} has no pattern restricting its scheme to https "
-                       "(`format: uri` admits javascript: and http: URLs)")
+                       f"URL field {prop.pointer} of the {side} {why}")
+
+
+def _weakness(pattern: object) -> str:
+    """Why a URL field's pattern is no https rule; empty when it is one."""
+    if not isinstance(pattern, str):
+        return "has no pattern restricting its scheme to https (`format: uri` admits javascript: and http: URLs)"
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return ""  # a pattern Python cannot read is judged by the validator's rules, not guessed at here
+    # JSON Schema patterns are unanchored: a match anywhere admits the value.
+    admitted = [value for value in REFUSED if compiled.search(value)]
+    if admitted:
+        return f"has a pattern that still admits {admitted[0]!r}: restrict it to https (http only on loopback)"
+    if not compiled.search(ADMITTED):
+        return f"has a pattern that refuses {ADMITTED!r}"
+    return ""

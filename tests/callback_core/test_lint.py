@@ -184,6 +184,21 @@ def test_a_url_field_without_a_scheme_rule_is_a_warning(document: dict[str, Any]
     assert [f for f in lint(document) if f.rule.id == "CL013"] == []
 
 
+@pytest.mark.parametrize(("pattern", "said"), [
+    ("https", "still admits 'javascript://https.example.com/%0Aalert(1)'"),  # unanchored: a mention passes
+    ("^https?://", "still admits 'http://example.com/3ds'"),
+    ("^[a-z]+:", "still admits 'javascript:alert(document.domain)'"),
+    ("^https://psp\\.example\\.com/", "refuses 'https://example.com/3ds'"),
+])
+def test_a_pattern_that_is_no_https_rule_is_said_so(pattern: str, said: str, document: dict[str, Any]) -> None:
+    url = _url_fields(document)[1]
+    url["pattern"] = pattern
+    _media(document, "response")["examples"]["softDecline"]["value"]["softDeclineRedirectUrl"] = (
+        "https://psp.example.com/3ds/session/1")
+    messages = [f.message for f in lint(document) if f.rule.id == "CL013" and "/softDeclineRedirectUrl" in f.message]
+    assert len(messages) == 1 and said in messages[0], messages
+
+
 def test_a_redirect_role_is_a_url_whatever_its_format(document: dict[str, Any]) -> None:
     for url in _url_fields(document):
         url["pattern"] = HTTPS_ONLY
