@@ -144,6 +144,10 @@ def use(subject: Subject) -> None:
     except SpecError as exc:
         subject.unusable = (exc.pointer or "#", exc.reason)
         return
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # A document broken where the Contract does not look for trouble (CL003 says where): never a traceback.
+        subject.unusable = ("#", f"the callback operation cannot be read ({type(exc).__name__}: {exc})")
+        return
     subject.contract = contract
 
 

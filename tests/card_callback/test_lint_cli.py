@@ -128,3 +128,11 @@ def test_a_draft_without_roles_passes_and_says_where_each_role_was_found() -> No
     assert (f"{draft}: {OP}/x-field-roles/request: CL014 info: role 'maskedCardNumber' is not declared; inferred "
             "from its name at /cardInfo/maskedCardNumber") in out
     assert f"{draft}: OK; 0 error(s)" in out.rstrip().splitlines()[-1]
+
+
+def test_a_broken_operation_is_never_a_traceback(tmp_path: Path, document: dict[str, Any]) -> None:
+    del document["paths"]["/psp-makepayment"]["post"]["responses"]
+    code, out, err = run(str(_write(tmp_path, document)))
+    assert code == 2 and "Traceback" not in out + err
+    assert err.startswith("error: ") and err.strip().count("\n") == 0
+    assert "CL003 error: " in out
