@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,6 +31,14 @@ def contract_of(subject: Subject) -> Contract:
     if subject.contract is None:  # pragma: no cover - the runner's gate
         raise RuntimeError("a CONTRACT rule ran on a document the tools cannot use")
     return subject.contract
+
+
+# Where the Contract refuses a catalogue code of the wrong type: CL008's, not CL004's, to name.
+_CODE_TYPE_REFUSAL = re.compile(r"/x-error-codes/codes/[0-9]+/code$")
+
+
+def is_code_type_refusal(pointer: str) -> bool:
+    return _CODE_TYPE_REFUSAL.search(pointer) is not None
 
 
 def at_operation(contract: Contract, *parts: str) -> str:

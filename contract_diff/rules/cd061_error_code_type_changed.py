@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from callback_core.spec import ERROR_CODES_EXTENSION
+from callback_core.spec import ERROR_CODES_EXTENSION, format_code
 from contract_diff.compare import Comparison
 from contract_diff.model import Breaks, Finding, Level, Rule
 from contract_diff.rules.common import finding
@@ -34,6 +34,6 @@ def check(c: Comparison) -> Iterator[Finding]:
     new = [entry.code for entry in c.new.error_codes]
     before, after = _types(old), _types(new)
     if old and new and before != after:
-        shown = ", ".join(f"{a!r} -> {b!r}" for a in old for b in new if str(a) == str(b)) or (
-            f"e.g. {new[0]!r}")
+        shown = ", ".join(f"{format_code(a)} -> {format_code(b)}" for a in old for b in new if str(a) == str(b)) or (
+            f"e.g. {format_code(new[0])}")
         yield finding(RULE, c.location(ERROR_CODES_EXTENSION), old=before, new=after, examples=shown)

@@ -109,7 +109,7 @@ def test_renamed_variant_values_are_named_and_their_fields_still_compared() -> N
 def test_error_codes_are_the_same_codes_in_another_type() -> None:
     old, new, _ = fixture_pair("CD061")
     (change,) = [c for c in diff(old, new).changes if c.rule.id == "CD061"]
-    assert change.message == "error codes are now integers (were strings): '51' -> 51, '43' -> 43"
+    assert change.message == 'error codes are now integers (were strings): "51" -> 51, "43" -> 43'
     assert change.breaking and change.rule.breaks is Breaks.VIPPS
 
 
