@@ -130,17 +130,16 @@ def lint_report(document: Mapping[str, Any], source: str = "<document>") -> Lint
 
 
 def use(subject: Subject) -> None:
-    """Build the Contract once; remember why the tools cannot use the document when they cannot."""
+    """Build the Contract once; remember why the tools cannot use the document when they cannot.
+
+    A declared role pointing nowhere makes the document unusable too (every command stops on it), but the
+    Contract is kept so that the rules run and CL006 names each such role.
+    """
     if subject.contract is not None or subject.unusable is not None:
         return
     try:
-        contract = Contract.from_dict(subject.document, source=subject.source)
-        if contract.method != "POST":
-            raise SpecError(subject.source, f"the callback operation must be a POST, not {contract.method}",
-                            operation_pointer(contract))
-        # Read lazily by the Contract; every tool needs both bodies, so a missing one is said here.
-        contract.request_schema  # noqa: B018
-        contract.response_schema  # noqa: B018
+        contract = Contract.from_dict(subject.document, source=subject.source, check_usable=False)
+        problems = list(contract.unusable())
     except SpecError as exc:
         subject.unusable = (exc.pointer or "#", exc.reason)
         return
@@ -148,7 +147,15 @@ def use(subject: Subject) -> None:
         # A document broken where the Contract does not look for trouble (CL003 says where): never a traceback.
         subject.unusable = ("#", f"the callback operation cannot be read ({type(exc).__name__}: {exc})")
         return
-    subject.contract = contract
+    if problems:
+        subject.unusable = (problems[0].pointer or "#", problems[0].reason)
+    if all(is_role_refusal(problem.pointer) for problem in problems):
+        subject.contract = contract
+
+
+def is_role_refusal(pointer: str) -> bool:
+    """Whether the Contract refused a declared role (CL006 names each), not the operation itself."""
+    return f"/{fields.ROLES_EXTENSION}/" in pointer
 
 
 def operation_pointer(contract: Contract) -> str:

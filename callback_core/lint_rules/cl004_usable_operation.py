@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from callback_core.lint import Level, LintRule, Needs, Subject, use
+from callback_core.lint import Level, LintRule, Needs, Subject, is_role_refusal, use
 from callback_core.lint_rules.common import is_code_type_refusal
+from callback_core.schema_model import REF, model_for
 
 RULE = LintRule("CL004", "the tools can use the document", Level.ERROR, Needs.DOCUMENT)
 
@@ -13,5 +14,9 @@ RULE = LintRule("CL004", "the tools can use the document", Level.ERROR, Needs.DO
 def check(subject: Subject) -> Iterator[tuple[str, str]]:
     # Tried on any document, sound or not: whether the other commands can run on it is the same question.
     use(subject)
-    if subject.unusable is not None and not is_code_type_refusal(subject.unusable[0]):
-        yield subject.unusable
+    unusable = subject.unusable
+    if unusable is None or is_code_type_refusal(unusable[0]) or is_role_refusal(unusable[0]):
+        return  # a mistyped code is CL008's to name, a role pointing nowhere CL006's
+    if REF in unusable[1] and any(model_for(subject.document).dangling()):
+        return  # CL001 names the reference where it is written
+    yield unusable

@@ -7,18 +7,19 @@ from typing import Any
 
 from callback_core.lint import Level, LintRule, Needs, Subject, short_error
 from callback_core.lint_rules.common import nodes, pointer
+from callback_core.schema_model import SCHEMA_MAPS, looks_like_schema, model_for
 from callback_core.schemas import validator_for
-from callback_core.spec import resolve_pointer
 
 RULE = LintRule("CL005", "examples match their schema", Level.ERROR, Needs.SOUND)
 
 
 def check(subject: Subject) -> Iterator[tuple[str, str]]:
     document = subject.document
+    model = model_for(document)
     for parts, node in nodes(document):
         if not isinstance(node, Mapping) or "schema" not in node and "example" not in node:
             continue
-        if parts and parts[-1] == "properties":
+        if parts and parts[-1] in SCHEMA_MAPS:
             continue  # properties named "schema" or "example" are data, not a media type
         schema = node.get("schema")
         candidates: list[tuple[tuple[Any, ...], Any, Any]] = []
@@ -26,11 +27,10 @@ def check(subject: Subject) -> Iterator[tuple[str, str]]:
             if "example" in node:
                 candidates.append(((*parts, "example"), node["example"], schema))
             for name, example in (node.get("examples") or {}).items():
-                if isinstance(example, Mapping) and "$ref" in example:
-                    example = resolve_pointer(document, example["$ref"])
+                example = model.resolve(example)
                 if isinstance(example, Mapping) and "value" in example:
                     candidates.append(((*parts, "examples", name, "value"), example["value"], schema))
-        elif "example" in node and _looks_like_schema(node) and _is_schema_location(parts):
+        elif "example" in node and looks_like_schema(node) and _is_schema_location(parts):
             candidates.append(((*parts, "example"), node["example"], node))
         for where, value, against in candidates:
             for error in validator_for(document, against).iter_errors(value):
@@ -38,9 +38,5 @@ def check(subject: Subject) -> Iterator[tuple[str, str]]:
                 yield pointer(where), f"example does not match its schema at '{at}': {short_error(error)}"
 
 
-def _looks_like_schema(node: Mapping[str, Any]) -> bool:
-    return any(key in node for key in ("type", "pattern", "enum", "format", "properties", "oneOf", "allOf"))
-
-
 def _is_schema_location(parts: tuple[Any, ...]) -> bool:
-    return "schemas" in parts or "schema" in parts or "properties" in parts
+    return "schemas" in parts or "schema" in parts or any(part in SCHEMA_MAPS for part in parts)

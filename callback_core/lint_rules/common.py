@@ -8,11 +8,12 @@ from typing import Any
 
 from callback_core import fields
 from callback_core.lint import Subject, operation_pointer
+from callback_core.schema_model import location
 from callback_core.spec import Contract
 
 
 def pointer(parts: tuple[Any, ...] | list[Any]) -> str:
-    return "#" + fields.join_pointer(str(part) for part in parts)
+    return location(parts)
 
 
 def nodes(node: Any, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:

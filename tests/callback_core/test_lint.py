@@ -43,6 +43,13 @@ def test_dangling_ref_on_request_body_media_type(document: dict[str, Any]) -> No
         "CL001", f"{OP}/requestBody/content/application~1json/schema/$ref",
         "$ref '#/components/schemas/DoesNotExist' does not resolve",
     )}
+    assert not lint_report(document).usable  # no command can read the callback's body
+
+
+def test_dangling_ref_nothing_uses_leaves_the_document_usable(document: dict[str, Any]) -> None:
+    document["components"]["schemas"]["Unused"] = {"$ref": "#/components/schemas/Gone"}
+    assert {f.rule.id for f in _errors(document)} == {"CL001"}
+    assert lint_report(document).usable
 
 
 def test_example_that_breaks_its_schema(document: dict[str, Any]) -> None:

@@ -37,9 +37,16 @@ def test_dangling_ref_copy(tmp_path: Path, document: dict[str, Any]) -> None:
     media = document["paths"]["/psp-makepayment"]["post"]["requestBody"]["content"]["application/json"]
     media["schema"] = {"$ref": "#/components/schemas/Gone"}
     path = _write(tmp_path, document)
-    code, out, _ = run(str(path))
-    assert code == 1
+    code, out, err = run(str(path))
+    assert code == 2  # the callback's body is behind it: no command can use the document
     assert f"{path}: {OP}/requestBody/content/application~1json/schema/$ref: CL001 error: $ref " in out
+    assert out.rstrip().splitlines()[-1].startswith(f"{path}: NOT USABLE by the tools; 1 error(s)")
+    assert err.startswith(f"error: {path}: the tools cannot use this document: ") and err.count("\n") == 1
+    document["paths"]["/psp-makepayment"]["post"]["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/CardCallbackRequest"}
+    document["components"]["schemas"]["Unused"] = {"$ref": "#/components/schemas/Gone"}
+    code, out, _ = run(str(_write(tmp_path, document)))
+    assert code == 1, out  # a dangling reference nothing uses: an error, but the tools can work
     assert out.rstrip().splitlines()[-1].startswith(f"{path}: FAILED (--fail-on error); 1 error(s)")
 
 
