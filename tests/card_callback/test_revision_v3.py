@@ -114,9 +114,20 @@ def test_diff_from_revision_2_with_string_codes_names_the_new_values_and_the_int
         assert f"`{name}` moved to `payment.{name}` (field role `{name}`)" in _said(changes, "CD006")
     assert _said(changes, "CD051") == {"the answer deadline went from 20 s to 15 s"}
     assert any("X-Psp-Callback-Token" in message for message in _said(changes, "CD058"))
-    # The https rule on the answer's redirect URL is a tightening that refuses old PSPs' http answers.
-    (https,) = [c for c in changes if c["id"] == "CD028" and c["field"] == "/softDeclineRedirectUrl"]
-    assert https["level"] == "error" and https["breaks"] == "vipps" and "pattern" in https["message"]
+
+
+def test_diff_from_a_revision_without_the_https_rule_says_whom_it_breaks(tmp_path: Path) -> None:
+    document = read_document(_with_string_codes(V2, tmp_path))
+    schemas = document["components"]["schemas"]
+    schemas["SoftDeclineCompletedRedirectUrl"].pop("pattern", None)
+    schemas["SoftDeclineResponse"]["properties"]["softDeclineRedirectUrl"].pop("pattern", None)
+    old = tmp_path / "revision-2-any-scheme.yaml"
+    old.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    by_field = {(c["id"], c["field"]): c for c in _changes(old)}
+    # On the callback it costs PSPs nothing; on the answer it refuses old PSPs' http 3-D Secure pages.
+    assert by_field[("CD012", "/softDeclineCompletedRedirectUrl")]["breaks"] == "nobody"
+    answer = by_field[("CD028", "/softDeclineRedirectUrl")]
+    assert answer["level"] == "error" and answer["breaks"] == "vipps" and "pattern" in answer["message"]
 
 
 def test_diff_from_the_shipped_revision_2() -> None:
