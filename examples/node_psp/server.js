@@ -115,6 +115,13 @@ function isUri(v) {
   try { new URL(v); return true; } catch { return false; }
 }
 
+// JSON.parse reads numbers as doubles, and 2^63 - 1 (the largest int64) rounds up to 2^63: a value that
+// large is judged on the digits as written, with BigInt.
+function fitsInt64(value, raw) {
+  const written = [...raw.matchAll(/"value"\s*:\s*(\d+)(?![.eE\d])/g)].map((m) => m[1]);
+  return written.some((digits) => Number(digits) === value && BigInt(digits) <= 9223372036854775807n);
+}
+
 function obj(parent, key, where, required) {
   const at = `${where}${key}`;
   if (!(key in parent)) {
@@ -139,7 +146,7 @@ function validateToken(tok, where) {
 }
 
 // Returns the fields this PSP acts on; throws a Refusal naming the first broken field (never its value).
-function validate(body) {
+function validate(body, raw) {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new Refusal(400, 'Bad Request', 'the body must be a JSON object');
   }
@@ -158,7 +165,7 @@ function validate(body) {
       throw new Refusal(400, 'Bad Request', 'amount/value: must be an integer');
     }
     if (value < 1) throw new Refusal(400, 'Bad Request', 'amount/value: must be at least 1');
-    if (value > 9223372036854775807) throw new Refusal(400, 'Bad Request', 'amount/value: above int64');
+    if (value >= 2 ** 63 && !fitsInt64(value, raw)) throw new Refusal(400, 'Bad Request', 'amount/value: above int64');
     str(amount, 'currency', 'amount/', { pattern: /^[A-Z]{3}$/ });
   }
   let card = body;
@@ -267,9 +274,11 @@ function issuerDecides(fields) {
   return fail(c.stolen, 'Stolen card');
 }
 
-// The issuer answers in a few milliseconds; one slower than the budget gets "outcome unknown".
+// The issuer takes 50-250 ms, as card networks do (NODE_PSP_ISSUER_MS sets the upper bound); one
+// slower than the budget gets "outcome unknown".
+const ISSUER_MS = Number(process.env.NODE_PSP_ISSUER_MS || 250);
 async function authorize(fields) {
-  const latency = 2 + Math.floor(Math.random() * 20);
+  const latency = Math.min(50, ISSUER_MS) + Math.floor(Math.random() * Math.max(0, ISSUER_MS - 50));
   const outcome = await Promise.race([
     sleep(latency).then(() => issuerDecides(fields)),
     sleep(ISSUER_BUDGET_MS).then(() => fail(SHAPE.codes.issuerUnavailable, 'Outcome unknown; the payment will be updated')),
@@ -311,7 +320,7 @@ async function handleCallback(req, raw) {
   let body;
   try { body = JSON.parse(text); } catch { throw new Refusal(400, 'Bad Request', 'the body is not JSON'); }
   let fields;
-  try { fields = validate(body); } catch (err) {
+  try { fields = validate(body, text); } catch (err) {
     if (DEFECT === 'echo-in-problem' && err instanceof Refusal) {
       const card = SHAPE.card ? body[SHAPE.card] : body;
       err.message += ` in ${JSON.stringify((card && card.networkToken) || null)}`;

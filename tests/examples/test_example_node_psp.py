@@ -72,8 +72,10 @@ def test_the_node_psp_conforms(seed: int, secret: str | None, tmp_path: Path) ->
     assert "RESULT: conforms" in output
     failed = {check for check, outcome in outcomes.items() if outcome == "failed"}
     assert not failed, output[-6000:]
-    # The flows ran: its test cards soft-decline (3000) and decline (0051), so both were followed.
-    assert outcomes["CC009"] == "passed" and outcomes["CC010"] == "passed", outcomes
+    # The flows ran: its test cards soft-decline (3000) and decline (0051), so both were followed. A
+    # warning is allowed: a random issuer may soft-decline a PAN callback, whose second callback is
+    # byte-identical to the first and so gets the identical answer.
+    assert outcomes["CC009"] in ("passed", "warning") and outcomes["CC010"] in ("passed", "warning"), outcomes
     if secret is not None:
         assert outcomes["CC006"] == "passed" and outcomes["CC008"] == "passed", outcomes
 
