@@ -7,6 +7,8 @@
 // CARD_CALLBACK_HMAC_SECRET: verify x-hmac-signing signatures (unset or empty: not checked).
 // CARD_CALLBACK_AUTH_HEADER: the cardCallbackAuthHeader value to demand (v2 only; unset: not checked).
 // NODE_PSP_TEST_CARDS=0: no fixed test cards, every outcome is drawn at random.
+// NODE_PSP_RANDOM=0: no random outcomes, every card but the test cards is reserved.
+// NODE_PSP_ISSUER_MS: the issuer's slowest answer in ms (default 250; it answers in 1/4 to all of it).
 // NODE_PSP_DEFECT=NAME: plant one defect (see DEFECTS below) to see whether a suite catches it.
 'use strict';
 
@@ -68,6 +70,7 @@ const AUTH_VALUE = SHAPE.authHeader ? (process.env.CARD_CALLBACK_AUTH_HEADER || 
 const DEFECT = process.env.NODE_PSP_DEFECT || '';
 if (DEFECT && !DEFECTS.has(DEFECT)) throw new Error(`unknown NODE_PSP_DEFECT ${DEFECT}`);
 const USE_TEST_CARDS = process.env.NODE_PSP_TEST_CARDS !== '0';
+const RANDOM_ISSUER = process.env.NODE_PSP_RANDOM !== '0'; // 0: every card but the test cards is RESERVEd
 const SLOW_MS = Number(process.env.NODE_PSP_SLOW_MS || 21000);
 const MAX_BODY = 64 * 1024;
 const MAX_SKEW_MS = 300 * 1000;   // x-hmac-signing maxClockSkewSeconds
@@ -264,7 +267,7 @@ function issuerDecides(fields) {
     if (fields.last4 === '0043') return fail(c.stolen, 'Stolen card');
     if (fields.last4 === '3000') return { status: 'SOFT_DECLINE' };
   }
-  const r = Math.random();
+  const r = RANDOM_ISSUER ? Math.random() : 0;
   if (r < 0.70) return { status: 'RESERVE', networkTransactionReference: ref() };
   if (r < 0.75) return { status: 'CAPTURE', networkTransactionReference: ref() };
   if (r < 0.80) return { status: 'SOFT_DECLINE' };
@@ -274,11 +277,11 @@ function issuerDecides(fields) {
   return fail(c.stolen, 'Stolen card');
 }
 
-// The issuer takes 50-250 ms, as card networks do (NODE_PSP_ISSUER_MS sets the upper bound); one
-// slower than the budget gets "outcome unknown".
+// The issuer takes a quarter to all of NODE_PSP_ISSUER_MS (default 60-250 ms), as card networks do;
+// one slower than the budget gets "outcome unknown".
 const ISSUER_MS = Number(process.env.NODE_PSP_ISSUER_MS || 250);
 async function authorize(fields) {
-  const latency = Math.min(50, ISSUER_MS) + Math.floor(Math.random() * Math.max(0, ISSUER_MS - 50));
+  const latency = Math.floor(ISSUER_MS / 4 + Math.random() * ISSUER_MS * 0.75);
   const outcome = await Promise.race([
     sleep(latency).then(() => issuerDecides(fields)),
     sleep(ISSUER_BUDGET_MS).then(() => fail(SHAPE.codes.issuerUnavailable, 'Outcome unknown; the payment will be updated')),
