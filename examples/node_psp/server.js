@@ -112,6 +112,10 @@ function str(obj, key, where, { required = true, pattern = null, enumOf = null, 
   return v;
 }
 
+// https, or plain http to a loopback host only (the documents' pattern for both redirect URLs).
+const REDIRECT_URL = new RegExp('^(?:https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|http://(?:localhost|'
+  + '127(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|\\[::1\\]))(?::[0-9]{1,5})?(?:[/?#]\\S*)?$');
+
 function isUri(v) {
   // RFC 3986 absolute URI: a scheme, no whitespace or control characters, no non-ASCII.
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]*$/.test(v)) return false;
@@ -158,7 +162,7 @@ function validate(body, raw) {
   const pspReference = str(body, 'pspReference', '');
   const attemptId = str(body, 'authorizationAttemptId', '');
   str(body, 'merchantSerialNumber', '', { pattern: /^[0-9]{4,6}$/ });
-  const returnUrl = str(body, 'softDeclineCompletedRedirectUrl', '', { uri: true });
+  const returnUrl = str(body, 'softDeclineCompletedRedirectUrl', '', { uri: true, pattern: REDIRECT_URL });
   if (SHAPE.amount) {
     known.add('amount');
     const amount = obj(body, 'amount', '', true);
