@@ -287,8 +287,9 @@ def _send_all(
     The first probe goes alone (an unreachable URL is then one request); the rest go LANES at a time.
     Vipps MobilePay sends callbacks for many users at once, and one slow answer (a test card whose issuer
     is slow) must not hold up every other request. `follow_up` plans, from an exchange, the requests Vipps
-    would send next (the second callback after a soft decline, a user's retry after a FAIL); they go next in
-    the same lane and are appended to `probes`, so their indexes follow the planned ones.
+    would send next (the second callback after a soft decline, a user's retry after a FAIL); it is called in
+    every lane, and they go at the end of that lane (next, unless the lane still holds the rest of a group a
+    check compares) and are appended to `probes`, so their indexes follow the planned ones.
     """
     if not probes:
         return
