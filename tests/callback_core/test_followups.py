@@ -34,6 +34,10 @@ def test_an_error_code_rule_reads_the_catalogue(contract: Contract, document: di
     unknown = followups.error_code_rule(contract, "PSP-77")
     assert (unknown.code, unknown.listed, unknown.retryable) == ("PSP-77", False, True)
     assert followups.error_code_rule(contract, fields.MISSING).code is None
+    # Looked up as typed: the bundled catalogue's codes are strings, v2's integers.
+    assert not followups.error_code_rule(contract, 43).listed and followups.error_code_rule(contract, 43).retryable
+    assert followups.error_code_rule(V2, 43).listed and not followups.error_code_rule(V2, 43).retryable
+    assert followups.next_step(V2, {"status": "FAIL", "errorCode": 43, "errorMessage": "Stolen"}) is Next.NOTHING
     codes = document["paths"]["/psp-makepayment"]["post"]["x-error-codes"]["codes"]
     next(c for c in codes if c["code"] == "51")["retryable"] = False
     changed = Contract.from_dict(document)

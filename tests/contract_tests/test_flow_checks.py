@@ -145,7 +145,7 @@ def test_not_exercised_says_which_answers_the_psp_gave(contract: Contract, token
     no_soft, no_retry = not_exercised(seen, contract)
     assert no_soft.startswith("no SOFT_DECLINE among 5 accepted callbacks (RESERVE 3, FAIL 2), so no second "
                               "callback was sent; name a card this PSP soft-declines with --test-cards FILE")
-    assert no_retry.startswith("2 FAIL answers, none retryable (error codes 43 (2): x-error-codes calls them final)")
+    assert no_retry.startswith('2 FAIL answers, none retryable (error codes "43" (2): x-error-codes calls them final)')
     _, no_fail = not_exercised(seen[:3], contract)
     assert no_fail.startswith("no FAIL among 3 accepted callbacks (RESERVE 3), so no retry was sent")
 
