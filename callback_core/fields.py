@@ -115,10 +115,6 @@ class FieldRole:
     def property_name(self) -> str:
         return self.parts[-1] if self.parts else ""
 
-    @property
-    def parent_pointer(self) -> str:
-        return join_pointer(self.parts[:-1])
-
 
 def get_at(body: Any, pointer: str) -> Any:
     """The value at `pointer` in `body`, or MISSING."""

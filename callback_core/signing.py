@@ -24,15 +24,11 @@ VIPPS_SCHEME = HmacScheme(
     date_header="X-Ms-Date",
     content_sha256_header="X-Ms-Content-Sha256",
 )
-SIGNED_HEADERS = ";".join(VIPPS_SCHEME.signed_headers)
 
 
 def auth_prefix(scheme: HmacScheme = VIPPS_SCHEME) -> str:
     """`HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=`, from the scheme."""
     return f"{scheme.algorithm} SignedHeaders={';'.join(scheme.signed_headers)}&Signature="
-
-
-AUTH_PREFIX = auth_prefix()
 
 
 @dataclass(frozen=True, slots=True)

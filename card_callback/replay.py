@@ -14,8 +14,7 @@ from callback_core.auth_header import AUTH_HEADER_ENV, load_auth_header
 from callback_core.errors import CardCallbackError
 from callback_core.secrets import SECRET_ENV, load_secret
 from card_callback.common import EXIT_DEFECTS, EXIT_NOT_RUN, EXIT_OK, Spec, fail, spec_option
-from contract_tests.checks import Context
-from contract_tests.models import CheckResult, Outcome, Severity
+from contract_tests.models import CheckResult, Context, Outcome, Severity
 from contract_tests.replay import Recording, judge, replay_command, retarget, send
 from contract_tests.runner import Settings
 from contract_tests.terminal import format_check_line, format_failure, printable

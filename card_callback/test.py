@@ -18,6 +18,7 @@ from card_callback.common import Spec, fail, html_option, json_option, junit_xml
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.events import Event, RequestDone, RunFinished
 from contract_tests.files import format_json_report, format_junit
+from contract_tests.flows import FOLLOWED_PER_FLOW
 from contract_tests.html_report import format_html
 from contract_tests.models import Exchange, Report
 from contract_tests.replay import replay_command
@@ -87,8 +88,9 @@ class JsonHandler:
               help=f"Read the HMAC secret from this file (else ${SECRET_ENV}; neither: requests are not signed).")
 @click.option("--test-cards", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML or JSON naming this PSP's test cards (last four digits -> status), so the run reaches "
-                   "SOFT_DECLINE and FAIL and follows them (default: the reference server's cards; see "
-                   "examples/test-cards.yaml).")
+                   "SOFT_DECLINE and FAIL (default: the reference server's cards; see examples/test-cards.yaml). "
+                   "Whatever the cards, every valid callback answered SOFT_DECLINE or a retryable FAIL is followed "
+                   f"(the second callback; the user's retries), up to {FOLLOWED_PER_FLOW} answers per flow a run.")
 @click.option("--auth-header-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Read the cardCallbackAuthHeader value from this file (else ${AUTH_HEADER_ENV}): every callback "
               "carries it, and CC013 checks that a missing or wrong value gets 401. Never printed.")

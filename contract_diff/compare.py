@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from callback_core.spec import Contract
 from contract_diff.shapes import Discriminator, Field, Shape, Variant, escape, shape_of
@@ -203,14 +202,6 @@ class Comparison:
     @cached_property
     def response(self) -> Side:
         return response_side(self.old, self.new)
-
-    @property
-    def old_operation(self) -> Mapping[str, Any]:
-        return self.old.operation
-
-    @property
-    def new_operation(self) -> Mapping[str, Any]:
-        return self.new.operation
 
     def location(self, *parts: str, old: bool = False) -> str:
         """A pointer into the operation of the new revision (or of the old one)."""

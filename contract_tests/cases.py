@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from callback_core import fields
+from callback_core import fields, followups
 from callback_core.schema_model import child
 from callback_core.spec import Contract
 from contract_tests import variations
-from contract_tests.cards import DEFAULT_CARDS, CardTriggers
+from contract_tests.cards import DEFAULT_CARDS, CardTrigger, CardTriggers
 from contract_tests.errors import GenerationError
 from contract_tests.generation import Generated
-from contract_tests.models import Probe, Role, Tamper
+from contract_tests.models import Group, GroupKind, Probe, Role, Source, Tamper
 from contract_tests.mutations import Leniency, invalid_without_formats, known_properties, mutations, refused
 
 # Unknown fields a PSP must ignore: FUTURE_FIELDS at the top level, FUTURE_NESTED inside every object the
@@ -36,9 +34,6 @@ REPEATS = 2  # callbacks sent twice, identically
 # broke can overlap the first try, and a PSP that checks "seen before?" and stores later authorizes twice.
 AT_ONCE_GROUPS = 2
 AT_ONCE_COPIES = 4
-# Generated callbacks whose SOFT_DECLINE or FAIL the suite follows (besides the examples and the test cards):
-# enough for a PSP whose outcome varies per attempt to show its flows, few enough to keep runs short.
-FOLLOWED_GENERATED = 4
 
 TAMPERS = (
     Tamper.UNSIGNED,
@@ -145,8 +140,7 @@ class Planner:
         if not isinstance(self.contract.request_value(body, fields.CRYPTOGRAM), str):
             return False
         # A cryptogram is single-use; a careful PSP may refuse one it has seen.
-        return self._set(body, fields.CRYPTOGRAM,
-                         base64.b64encode(hashlib.sha256(self.new_id().encode()).digest()[:16]).decode())
+        return self._set(body, fields.CRYPTOGRAM, followups.fresh_cryptogram(self.new_id()))
 
     def with_card(self, body: Mapping[str, Any], last4: str) -> dict[str, Any] | None:
         """`body` for the test card ending in `last4` (its masked card number changed), or None without one."""
@@ -172,21 +166,21 @@ class Planner:
 
     def valid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
-            yield from self._valid(f"document example {name}", body, follow=True)
+            yield from self._valid(f"document example {name}", body, Source.EXAMPLE)
         base = self._base()
         for test_card in self.cards.cards:
             card = self.with_card(base, test_card.last4)
             if card is not None:
                 yield from self._valid(f"test card ...{test_card.last4} ({test_card.status} expected)", card,
-                                       follow=True)
+                                       Source.TEST_CARD, test_card)
         for index, body in enumerate(self.generated.valid, 1):
-            yield from self._valid(f"generated callback #{index}", self.clean(body),
-                                   follow=index <= FOLLOWED_GENERATED)
+            yield from self._valid(f"generated callback #{index}", self.clean(body), Source.GENERATED)
 
-    def _valid(self, label: str, body: Mapping[str, Any], *, follow: bool = False) -> Iterator[Probe]:
+    def _valid(self, label: str, body: Mapping[str, Any], source: Source,
+               test_card: CardTrigger | None = None) -> Iterator[Probe]:
         fresh = self.fresh(body)
         if self.contract.is_valid_request(fresh):  # e.g. a test card the document's pattern does not admit
-            yield Probe(label=label, role=Role.VALID, body=encode(fresh), follow=follow)
+            yield Probe(label=label, role=Role.VALID, body=encode(fresh), source=source, test_card=test_card)
 
     def invalid(self) -> Iterator[Probe]:
         for name, body in self.examples.items():
@@ -218,23 +212,24 @@ class Planner:
 
     def extended(self) -> Iterator[Probe]:
         """Baseline, the same callback with unknown fields, baseline again (each a fresh attempt)."""
-        sources: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
-            (f"document example {name}", body, {}) for name, body in self.examples.items()
+        sources: list[tuple[str, Mapping[str, Any], Mapping[str, Any], Source]] = [
+            (f"document example {name}", body, {}, Source.EXAMPLE) for name, body in self.examples.items()
         ]
         with_extras = [b for b in self.generated.valid if self.clean(b) != b][:EXTENDED_GENERATED]
-        sources += [(f"generated callback #{i}", self.clean(b), b)
+        sources += [(f"generated callback #{i}", self.clean(b), b, Source.GENERATED)
                     for i, b in enumerate(with_extras, 1)]
-        for index, (label, body, generated) in enumerate(sources, 1):
-            group = f"extended-{index}"
+        for index, (label, body, generated, source) in enumerate(sources, 1):
+            group = Group(GroupKind.EXTENDED, index)
             extended = self._extend(body, generated)
             if extended is None:
                 continue
             # Alternated and twice each, so that a PSP whose outcome varies by itself is not blamed.
-            yield Probe(f"{label} (before)", Role.BASELINE, encode(self.fresh(body)), group=group)
-            yield Probe(f"{label} with unknown fields", Role.EXTENDED, encode(self.fresh(extended)), group=group)
-            yield Probe(f"{label} (after)", Role.BASELINE, encode(self.fresh(body)), group=group)
+            yield Probe(f"{label} (before)", Role.BASELINE, encode(self.fresh(body)), group=group, source=source)
+            yield Probe(f"{label} with unknown fields", Role.EXTENDED, encode(self.fresh(extended)), group=group,
+                        source=source)
+            yield Probe(f"{label} (after)", Role.BASELINE, encode(self.fresh(body)), group=group, source=source)
             yield Probe(f"{label} with unknown fields, again", Role.EXTENDED, encode(self.fresh(extended)),
-                        group=group)
+                        group=group, source=source)
 
     def _extend(self, body: Mapping[str, Any], generated: Mapping[str, Any]) -> dict[str, Any] | None:
         """`generated` (or `body`) with unknown fields in every object whose schema admits them; None if none does."""
@@ -262,7 +257,7 @@ class Planner:
         bodies = list(self.examples.values()) or [self._base()]
         for index in range(REPEATS):
             body = encode(self.fresh(bodies[index % len(bodies)]))
-            group = f"repeat-{index + 1}"
+            group = Group(GroupKind.REPEAT, index + 1)
             yield Probe(f"callback #{index + 1} sent once", Role.VALID, body, group=group)
             yield Probe(f"callback #{index + 1} sent again, identical", Role.REPEAT, body, group=group)
 
@@ -271,7 +266,7 @@ class Planner:
         bodies = list(self.examples.values()) or [self._base()]
         for index in range(AT_ONCE_GROUPS):
             body = encode(self.fresh(bodies[index % len(bodies)]))
-            group = f"at-once-{index + 1}"
+            group = Group(GroupKind.AT_ONCE, index + 1)
             for copy_number in range(1, AT_ONCE_COPIES + 1):
                 yield Probe(f"callback #{index + 1} sent {AT_ONCE_COPIES} times at once (copy {copy_number})",
                             Role.AT_ONCE, body, group=group, at_once=True)

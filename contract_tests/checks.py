@@ -2,77 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from callback_core import fields
+from callback_core.auth_header import AUTH_HEADER_ENV, auth_header_name
 from callback_core.spec import Contract
-from contract_tests.models import Answer, Check, Exchange, Outcome, Role, Severity, Tamper
+from contract_tests.models import (
+    Answer,
+    Check,
+    Context,
+    Exchange,
+    Finding,
+    Group,
+    GroupKind,
+    Need,
+    Outcome,
+    Role,
+    Severity,
+    Tamper,
+)
 
-CC001 = Check("CC001", "valid callbacks get a valid answer",
-              "A valid callback (generated, a document example, a test card) gets 200, application/json, and a "
-              "body valid against the response schema, including what each status requires. So does every 200 to "
-              "a second callback or a retry (CC009 and CC010 judge their refusals).")
-CC002 = Check("CC002", "no server errors",
-              "No request, valid or not, gets a 5xx or a dropped connection: Vipps MobilePay treats both as "
-              "final for the paying user.")
-CC003 = Check("CC003", "answers within the deadline",
-              "Every answer arrives within the deadline (the document's x-response-deadline-seconds unless "
-              "--deadline says otherwise).")
-CC004 = Check("CC004", "invalid callbacks are refused",
-              "An invalid callback (each field broken in turn, malformed JSON, an empty body, a body that is not "
-              "an object) gets a 4xx and is never answered RESERVE or CAPTURE. A valid body under a wrong or "
-              "missing Content-Type should be refused too (a warning unless --strict).")
-CC005 = Check("CC005", "unknown fields are ignored",
-              "A valid callback with unknown fields (in every object, and the card fields again in a new place, as "
-              "a revision that moves them sends them) is accepted "
-              "when the same callback without them is accepted just before and after: never refused, never a "
-              "broken answer. A status that differs (different attempts) is only a warning.")
-CC006 = Check("CC006", "HMAC signatures are verified",
-              "With a secret: correctly signed callbacks are accepted; missing signature headers, a wrong "
-              "signature, a body changed after signing, a wrong secret, path or host get 401, never RESERVE or "
-              "CAPTURE.")
-CC007 = Check("CC007", "identical callbacks get identical answers",
-              "The identical callback sent twice gets the identical answer (a SHOULD: a warning unless --strict).",
-              should=True)
-CC008 = Check("CC008", "stale signatures are refused",
-              "With a secret: a callback correctly signed with an X-Ms-Date more than maxClockSkewSeconds in the past, "
-              "or in the future, gets 401 (a SHOULD: a warning unless --strict).", should=True)
-CC012 = Check("CC012", "concurrent copies are authorized once",
-              "The identical callback sent several times at the same moment, and once more afterwards, never gets "
-              "two different successful answers (two authorizations, two reservations of the user's money). "
-              "Refusing a copy (a 409 while the first is in flight) is not an authorization; CC007 judges "
-              "whether identical callbacks get identical answers.")
-CC013 = Check("CC013", "the auth header is verified",
-              "With the cardCallbackAuthHeader value given: callbacks carrying it are accepted; a callback without "
-              "the header, or with a wrong value, gets 401, never RESERVE or CAPTURE.")
-CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008, CC012, CC013)
 SUCCESS = ("RESERVE", "CAPTURE")
 _VALID_BODIES = (Role.VALID, Role.BASELINE)
 _FOLLOW_UPS = (Role.SECOND_CALLBACK, Role.RETRY)  # valid callbacks too; CC009/CC010 judge their refusals
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    contract: Contract
-    deadline: float
-    signed: bool
-    strict: bool
-    authenticated: bool = False  # the run was given the cardCallbackAuthHeader value
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One failed judgement, before findings with the same title are grouped into a Failure."""
-
-    title: str
-    detail: str
-    exchanges: tuple[Exchange, ...]
-    severity: Severity = Severity.DEFECT
-
-
-Judge = Callable[[list[Exchange], Context], tuple[int, list[Finding]]]
 
 
 def judged_by_others(ex: Exchange) -> bool:
@@ -133,6 +87,13 @@ def valid_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
     return judged, findings
 
 
+CC001 = Check("CC001", "valid callbacks get a valid answer",
+              "A valid callback (generated, a document example, a test card) gets 200, application/json, and a "
+              "body valid against the response schema, including what each status requires. So does every 200 to "
+              "a second callback or a retry (CC009 and CC010 judge their refusals).",
+              valid_answers)
+
+
 def no_server_errors(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     findings = []
     for ex in exchanges:
@@ -145,6 +106,12 @@ def no_server_errors(exchanges: list[Exchange], ctx: Context) -> tuple[int, list
     return len(exchanges), findings
 
 
+CC002 = Check("CC002", "no server errors",
+              "No request, valid or not, gets a 5xx or a dropped connection: Vipps MobilePay treats both as "
+              "final for the paying user.",
+              no_server_errors)
+
+
 def within_deadline(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     findings = []
     for ex in exchanges:
@@ -154,6 +121,12 @@ def within_deadline(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
             findings.append(Finding(f"answered after the {ctx.deadline:g} s deadline",
                                     f"took {ex.elapsed:.3f} s", (ex,)))
     return sum(1 for ex in exchanges if ex.answer is not None or ex.timed_out), findings
+
+
+CC003 = Check("CC003", "answers within the deadline",
+              "Every answer arrives within the deadline (the document's x-response-deadline-seconds unless "
+              "--deadline says otherwise).",
+              within_deadline)
 
 
 def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
@@ -176,12 +149,19 @@ def invalid_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
     return judged, findings
 
 
+CC004 = Check("CC004", "invalid callbacks are refused",
+              "An invalid callback (each field broken in turn, malformed JSON, an empty body, a body that is not "
+              "an object) gets a 4xx and is never answered RESERVE or CAPTURE. A valid body under a wrong or "
+              "missing Content-Type should be refused too (a warning unless --strict).",
+              invalid_refused, needs=(Need.ACCEPTED,))
+
+
 def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     """Fails only for what one group proves: the callback without the unknown fields was accepted just before
     and just after, and with them it was refused or answered with a broken body. Each request is a fresh attempt,
     so a status that differs between them may be the issuer's (a random or per-attempt outcome): a warning."""
     judged, findings = 0, []
-    for group in _groups(exchanges, "extended-").values():
+    for group in _groups(exchanges, GroupKind.EXTENDED).values():
         extended = [(ex, ex.answer) for ex in group if ex.probe.role is Role.EXTENDED and ex.answer is not None
                     and not judged_by_others(ex)
                     and not ((ctx.signed or ctx.authenticated) and ex.answer.status == 401)]  # 401: CC006's, CC013's
@@ -221,6 +201,14 @@ def unknown_fields_ignored(exchanges: list[Exchange], ctx: Context) -> tuple[int
     return judged, findings
 
 
+CC005 = Check("CC005", "unknown fields are ignored",
+              "A valid callback with unknown fields (in every object, and the card fields again in a new place, as "
+              "a revision that moves them sends them) is accepted "
+              "when the same callback without them is accepted just before and after: never refused, never a "
+              "broken answer. A status that differs (different attempts) is only a warning.",
+              unknown_fields_ignored, needs=(Need.ACCEPTED,))
+
+
 def _accepted(answer: Answer, ctx: Context) -> bool:
     problem = answer_problems(answer, ctx.contract, ctx.strict)
     return problem is None or problem.severity is Severity.WARNING
@@ -232,11 +220,24 @@ def signatures_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, l
                                 "with 401 (or the secret given is not the PSP's)")
 
 
+CC006 = Check("CC006", "HMAC signatures are verified",
+              "With a secret: correctly signed callbacks are accepted; missing signature headers, a wrong "
+              "signature, a body changed after signing, a wrong secret, path or host get 401, never RESERVE or "
+              "CAPTURE.",
+              signatures_verified, needs=(Need.SECRET,))
+
+
 def auth_header_verified(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     # Signed runs leave a 401 to a good callback to CC006: the two causes cannot be told apart.
     good = () if ctx.signed else (*_VALID_BODIES, Role.EXTENDED, Role.REPEAT)
     return _credentials_checked(exchanges, ctx, Role.UNAUTHENTICATED, good, "a callback carrying the auth header "
                                 "value was refused with 401 (or the value given is not the PSP's)")
+
+
+CC013 = Check("CC013", "the auth header is verified",
+              "With the cardCallbackAuthHeader value given: callbacks carrying it are accepted; a callback without "
+              "the header, or with a wrong value, gets 401, never RESERVE or CAPTURE.",
+              auth_header_verified, needs=(Need.AUTH_HEADER,))
 
 
 def _credentials_checked(exchanges: list[Exchange], ctx: Context, spoiled: Role, good: tuple[Role, ...],
@@ -261,7 +262,7 @@ def _credentials_checked(exchanges: list[Exchange], ctx: Context, spoiled: Role,
 def identical_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     judged, findings = 0, []
     severity = Severity.DEFECT if ctx.strict else Severity.WARNING
-    for group in _groups(exchanges, "repeat-").values():
+    for group in _groups(exchanges, GroupKind.REPEAT).values():
         if len(group) != 2 or any(judged_by_others(ex) for ex in group):
             continue
         first, second = group
@@ -275,6 +276,11 @@ def identical_answers(exchanges: list[Exchange], ctx: Context) -> tuple[int, lis
                 f"second: {_answer_phrase(second.answer, ctx.contract)} {_snippet(second.answer.body)}",
                 (first, second), severity))
     return judged, findings
+
+
+CC007 = Check("CC007", "identical callbacks get identical answers",
+              "The identical callback sent twice gets the identical answer (a SHOULD: a warning unless --strict).",
+              identical_answers, should=True, needs=(Need.ACCEPTED,))
 
 
 def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
@@ -294,9 +300,15 @@ def stale_refused(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Fi
     return judged, findings
 
 
+CC008 = Check("CC008", "stale signatures are refused",
+              "With a secret: a callback correctly signed with an X-Ms-Date more than maxClockSkewSeconds in the past, "
+              "or in the future, gets 401 (a SHOULD: a warning unless --strict).", stale_refused, should=True,
+              needs=(Need.SECRET,))
+
+
 def authorized_once(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     judged, findings = 0, []
-    for group in _groups(exchanges, "at-once-").values():
+    for group in _groups(exchanges, GroupKind.AT_ONCE).values():
         answered = [ex for ex in group if ex.answer is not None and not judged_by_others(ex)
                     and not ((ctx.signed or ctx.authenticated) and ex.answer.status == 401)]  # CC006's, CC013's
         if len(answered) < 2:
@@ -316,6 +328,14 @@ def authorized_once(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
     return judged, findings
 
 
+CC012 = Check("CC012", "concurrent copies are authorized once",
+              "The identical callback sent several times at the same moment, and once more afterwards, never gets "
+              "two different successful answers (two authorizations, two reservations of the user's money). "
+              "Refusing a copy (a 409 while the first is in flight) is not an authorization; CC007 judges "
+              "whether identical callbacks get identical answers.",
+              authorized_once, needs=(Need.ACCEPTED,))
+
+
 def _outcome(answer: Answer, contract: Contract) -> tuple[int, str | None, str]:
     """An answer as Vipps MobilePay reads it: the HTTP status, the status field and the other response roles'
     values (extra fields, such as a timestamp, are not part of the outcome)."""
@@ -329,20 +349,22 @@ def _outcome(answer: Answer, contract: Contract) -> tuple[int, str | None, str]:
     return answer.status, status if isinstance(status, str) else None, repr(sorted(others, key=repr))
 
 
-JUDGES: dict[str, Judge] = {
-    CC001.code: valid_answers,
-    CC002.code: no_server_errors,
-    CC003.code: within_deadline,
-    CC004.code: invalid_refused,
-    CC005.code: unknown_fields_ignored,
-    CC006.code: signatures_verified,
-    CC007.code: identical_answers,
-    CC008.code: stale_refused,
-    CC012.code: authorized_once,
-    CC013.code: auth_header_verified,
-}
-NEEDS_SECRET = frozenset({CC006.code, CC008.code})
-NEEDS_AUTH_HEADER = frozenset({CC013.code})
+CHECKS = (CC001, CC002, CC003, CC004, CC005, CC006, CC007, CC008, CC012, CC013)
+
+
+def unmet(need: Need, ctx: Context) -> str | None:
+    """Why the run cannot give a check what it needs (the reason the check is skipped), or None."""
+    if need is Need.SECRET and not ctx.signed:
+        return "no HMAC secret given (set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)"
+    if need is Need.AUTH_HEADER and not ctx.authenticated:
+        if auth_header_name(ctx.contract) is None:
+            return "the document declares no auth header (x-card-callback-auth-header)"
+        return f"no auth header value given (set {AUTH_HEADER_ENV} or pass --auth-header-file)"
+    if need is Need.ACCEPTED and not ctx.accepted:
+        # A wrong path's 404, a WAF's 403, a rate limiter's 429 refuse every callback alike.
+        return ("not judged: no valid callback was accepted (200), and refusing everything proves nothing about "
+                "this rule (see CC001)")
+    return None
 
 
 def outcome_of(findings: Iterable[Finding], judged: int) -> Outcome:
@@ -354,10 +376,10 @@ def outcome_of(findings: Iterable[Finding], judged: int) -> Outcome:
     return Outcome.PASSED if judged else Outcome.SKIPPED
 
 
-def _groups(exchanges: list[Exchange], prefix: str) -> dict[str, list[Exchange]]:
-    groups: dict[str, list[Exchange]] = {}
+def _groups(exchanges: list[Exchange], kind: GroupKind) -> dict[Group, list[Exchange]]:
+    groups: dict[Group, list[Exchange]] = {}
     for ex in exchanges:
-        if ex.probe.group and ex.probe.group.startswith(prefix):
+        if ex.probe.group is not None and ex.probe.group.kind is kind:
             groups.setdefault(ex.probe.group, []).append(ex)
     return groups
 

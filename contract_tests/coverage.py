@@ -10,8 +10,7 @@ from typing import Any
 
 from callback_core import fields
 from callback_core.spec import Contract
-from contract_tests.flow_checks import SAME_CARD
-from contract_tests.models import Coverage, Exchange, Probe, Role
+from contract_tests.models import Card, Coverage, Exchange, Probe, Role
 
 
 class Flow(StrEnum):
@@ -46,15 +45,11 @@ _MUTATION_LABEL = re.compile(r"^\S+ with (?P<field>[^\s:]+)(?:: | \S+ without \S
 
 
 def flow_of(probe: Probe) -> Flow | None:
-    """The flow a request belongs to, or None for a callback sent on its own.
-
-    The one place that tells flows apart by a probe's role and label: when probes carry their flow as a typed
-    field, only this function changes.
-    """
+    """The flow a request belongs to, or None for a callback sent on its own."""
     if probe.role is Role.SECOND_CALLBACK:
         return Flow.SECOND_CALLBACK
     if probe.role is Role.RETRY:
-        return Flow.RETRY_SAME_CARD if SAME_CARD in probe.label else Flow.RETRY_OTHER_CARD
+        return Flow.RETRY_OTHER_CARD if probe.card is Card.OTHER else Flow.RETRY_SAME_CARD
     if probe.role is Role.AT_ONCE:
         return Flow.CONCURRENT_COPIES
     if probe.role is Role.REPEAT:

@@ -164,6 +164,7 @@ def _recorded(ex: Exchange, ids: dict[int, int]) -> dict[str, Any]:
         "tamper": probe.tamper.name.lower().replace("_", "-"),
         "group": None if probe.group is None else str(probe.group),
         "atOnce": probe.at_once,
+        "card": None if probe.card is None else probe.card.name.lower(),
         "after": None if probe.after is None else ids.get(id(probe.after)),
         "request": request,
         "answerStatus": None if ex.answer is None else ex.answer.status,

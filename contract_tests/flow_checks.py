@@ -4,41 +4,52 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from callback_core import fields
+from callback_core import fields, followups
 from callback_core.schemas import validator_for
 from callback_core.spec import Contract, format_code
-from contract_tests.checks import Context, Finding, answer_value, judged_by_others
-from contract_tests.models import Answer, Check, Exchange, Role, Severity
+from contract_tests.checks import answer_status, answer_value, judged_by_others
+from contract_tests.models import Answer, Card, Check, Context, Exchange, Finding, Role, Severity
 
-CC009 = Check("CC009", "soft-decline second callbacks are answered",
-              "After every SOFT_DECLINE, the second callback (the same body and attempt id, a fresh "
-              "cryptogram when the body carries one) gets 200, never a 409 or another 4xx, and a status of "
-              "RESERVE, CAPTURE or FAIL. SOFT_DECLINE again loops the user: a warning unless --strict. (A 5xx is "
-              "CC002's, a broken 200 body CC001's.)")
-CC010 = Check("CC010", "retries after a FAIL are answered",
-              "After a FAIL whose error code the catalogue (x-error-codes) does not call non-retryable, the user's "
-              "retry (the same payment reference, a new attempt id; with the same card, then with another when "
-              "that fails too) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. "
-              "(A 5xx is CC002's, a broken 200 body CC001's.)")
-CC011 = Check("CC011", "card data is never echoed",
-              "No answer, of any status, contains a card-data value (x-card-data in the document: the token "
-              "number, the cryptogram, the encrypted PAN) of the callback it answers (a SHOULD: a warning unless "
-              "--strict).", should=True)
-FLOW_CHECKS = (CC009, CC010, CC011)
-# Why a check judged nothing, and the option that fixes it; reported as "not exercised", never as passed.
-NOT_EXERCISED = {
-    CC009.code: "no callback was answered SOFT_DECLINE, so no second callback was sent; name a card this PSP "
-                "soft-declines with --test-cards FILE",
-    CC010.code: "no callback was answered FAIL with a retryable error code, so no retry was sent; name a card this "
-                "PSP declines with --test-cards FILE",
-    CC011.code: "no callback carried card data of the document's x-card-data fields long enough to recognise",
-}
 MIN_ECHO_LENGTH = 6  # shorter card values ("0", "12") would be found by chance in any answer
-SAME_CARD, OTHER_CARD = "the same card", "another card"  # in a retry's label
+
+
+def _accepted_first_attempts(exchanges: list[Exchange]) -> list[Exchange]:
+    return [ex for ex in exchanges if ex.probe.first_attempt and ex.answer is not None and ex.answer.status == 200]
+
+
+def _mix(accepted: list[Exchange], ctx: Context) -> str:
+    """The statuses the accepted callbacks got, most frequent first: "RESERVE 120, FAIL 20"."""
+    counts = Counter(answer_status(ex.answer, ctx.contract) or "no status" for ex in accepted if ex.answer is not None)
+    return ", ".join(f"{status} {count}" for status, count in counts.most_common())
+
+
+def _unjudged(followed: int, what: str, sent: int, sent_what: str) -> str:
+    return (f"{_count(followed, what)} followed by {_count(sent, sent_what)}, none answered in a way this check "
+            "can judge (see CC002, CC003, CC006)")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _no_second_callback(exchanges: list[Exchange], ctx: Context) -> str:
+    """What the run saw instead of a second callback to judge."""
+    accepted = _accepted_first_attempts(exchanges)
+    soft = [ex for ex in accepted if ex.answer is not None and answer_status(ex.answer, ctx.contract)
+            == followups.SOFT_DECLINE]
+    hint = "; name a card this PSP soft-declines with --test-cards FILE"
+    if not accepted:
+        return "no valid callback was accepted (200), so no answer could be followed" + hint
+    if not soft:
+        return (f"no SOFT_DECLINE among {_count(len(accepted), 'accepted callback')} ({_mix(accepted, ctx)}), so "
+                "no second callback was sent" + hint)
+    sent = sum(1 for ex in exchanges if ex.probe.role is Role.SECOND_CALLBACK)
+    return _unjudged(len(soft), "SOFT_DECLINE answer", sent, "second callback")
 
 
 def second_callback_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
@@ -69,6 +80,14 @@ def second_callback_answered(exchanges: list[Exchange], ctx: Context) -> tuple[i
     return judged, findings
 
 
+CC009 = Check("CC009", "soft-decline second callbacks are answered",
+              "After every SOFT_DECLINE, the second callback (the same body and attempt id, a fresh "
+              "cryptogram when the body carries one) gets 200, never a 409 or another 4xx, and a status of "
+              "RESERVE, CAPTURE or FAIL. SOFT_DECLINE again loops the user: a warning unless --strict. (A 5xx is "
+              "CC002's, a broken 200 body CC001's.)",
+              second_callback_answered, not_exercised=_no_second_callback)
+
+
 def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[Finding]]:
     judged, findings = 0, []
     retries: dict[int, list[Exchange]] = {}
@@ -80,19 +99,47 @@ def retry_answered(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[F
             continue  # a correctly signed callback refused: CC006 reports it
         judged += 1
         retries.setdefault(id(first), []).append(ex)
-        code = _error_code(first, ctx.contract)
-        listed = code is not None and ctx.contract.error_code(code) is not None
+        rule = _error_code(first, ctx.contract)
         # A code the catalogue does not list: the app offers the retry, but the PSP may have meant it final.
-        severity = Severity.DEFECT if listed or ctx.strict else Severity.WARNING
-        shown = "(none)" if code is None else format_code(code)
-        why = "" if listed else f" (error code {shown} is not in x-error-codes; the app treats it as retryable)"
-        card = SAME_CARD if SAME_CARD in ex.probe.label else OTHER_CARD
+        severity = Severity.DEFECT if rule.listed or ctx.strict else Severity.WARNING
+        why = "" if rule.listed else (f" (error code {_shown(rule.code)} is not in x-error-codes; the app treats it "
+                                      "as retryable)")
+        card = ex.probe.card or Card.SAME
         if ex.answer.status != 200:  # a 200 whose body is broken is CC001's
             findings.append(Finding(f"a user's retry after FAIL with {card} was answered {ex.answer.status}, not "
                                     "200: the user cannot pay" + why, _snippet(ex.answer.body), (first, ex), severity))
     for pair in retries.values():
         findings += _replayed(pair, ctx)
     return judged, findings
+
+
+def _no_retry(exchanges: list[Exchange], ctx: Context) -> str:
+    """What the run saw instead of a user's retry to judge."""
+    accepted = _accepted_first_attempts(exchanges)
+    fails = [ex for ex in accepted if ex.answer is not None and answer_status(ex.answer, ctx.contract)
+             == followups.FAIL]
+    retryable = [ex for ex in fails if _error_code(ex, ctx.contract).retryable]
+    hint = "; name a card this PSP declines with a retryable error code with --test-cards FILE"
+    if not accepted:
+        return "no valid callback was accepted (200), so no answer could be followed" + hint
+    if not fails:
+        return (f"no FAIL among {_count(len(accepted), 'accepted callback')} ({_mix(accepted, ctx)}), so no retry "
+                "was sent" + hint)
+    if not retryable:
+        codes = Counter(_shown(_error_code(ex, ctx.contract).code) for ex in fails)
+        listed = ", ".join(f"{code} ({count})" for code, count in codes.most_common())
+        return (f"{_count(len(fails), 'FAIL answer')}, none retryable (error codes {listed}: x-error-codes calls "
+                "them final), so no retry was sent" + hint)
+    sent = sum(1 for ex in exchanges if ex.probe.role is Role.RETRY)
+    return _unjudged(len(retryable), "retryable FAIL answer", sent, "retry")
+
+
+CC010 = Check("CC010", "retries after a FAIL are answered",
+              "After a FAIL whose error code the catalogue (x-error-codes) does not call non-retryable, the user's "
+              "retry (the same payment reference, a new attempt id; with the same card, then with another when "
+              "that fails too) gets 200, never a 409 or another 4xx, and not the first attempt's answer replayed. "
+              "(A 5xx is CC002's, a broken 200 body CC001's.)",
+              retry_answered, not_exercised=_no_retry)
 
 
 def _replayed(retries: list[Exchange], ctx: Context) -> Iterator[Finding]:
@@ -130,6 +177,17 @@ def card_data_not_echoed(exchanges: list[Exchange], ctx: Context) -> tuple[int, 
                 "the callback's card data must never come back in an answer (the document's Problem: "
                 "'never contains card data')", (ex,), severity))
     return judged, findings
+
+
+def _no_card_data(exchanges: list[Exchange], ctx: Context) -> str:
+    return "no callback carried card data of the document's x-card-data fields long enough to recognise"
+
+
+CC011 = Check("CC011", "card data is never echoed",
+              "No answer, of any status, contains a card-data value (x-card-data in the document: the token "
+              "number, the cryptogram, the encrypted PAN) of the callback it answers (a SHOULD: a warning unless "
+              "--strict).", card_data_not_echoed, not_exercised=_no_card_data, should=True)
+FLOW_CHECKS = (CC009, CC010, CC011)
 
 
 class _CardLike:
@@ -193,10 +251,14 @@ def _contains(text: str, value: str) -> bool:
                for form in forms)
 
 
-def _error_code(first: Exchange, contract: Contract) -> str | int | None:
+def _shown(code: str | int | None) -> str:
+    return "(none)" if code is None else format_code(code)
+
+
+def _error_code(first: Exchange, contract: Contract) -> followups.ErrorCodeRule:
     # Typed as answered: "300" is not code 300 of an integer catalogue.
     code = answer_value(first.answer, contract, fields.ERROR_CODE) if first.answer is not None else None
-    return code if isinstance(code, str | int) and not isinstance(code, bool) else None
+    return followups.error_code_rule(contract, code)
 
 
 def _snippet(body: bytes, limit: int = 300) -> str:

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-import base64
-import copy
-import hashlib
 import json
+import threading
 from typing import Any
 
-from callback_core import fields
+from callback_core import fields, followups
+from callback_core.followups import Next
 from contract_tests.cards import CardTriggers
 from contract_tests.cases import Planner, encode
-from contract_tests.checks import answer_value
-from contract_tests.flow_checks import OTHER_CARD, SAME_CARD
-from contract_tests.models import Exchange, Probe, Role
+from contract_tests.checks import answer_status
+from contract_tests.models import Card, Exchange, Probe, Role
+
+# The answers followed per run, for each flow: this many SOFT_DECLINEs (one second callback each) and this many
+# retryable FAILs (one or two retries each), whichever callbacks got them. Enough for a PSP whose declines come
+# from its own rules, or at random, to show both flows many times; few enough that a PSP declining everything
+# adds at most 75 requests to a run.
+FOLLOWED_PER_FLOW = 25
 
 
 class Flows:
-    """Plans follow-ups from answers; the runner sends them next in the same lane as the callback they follow."""
+    """Plans follow-ups from answers; the runner sends them next in the same lane as the callback they follow.
+
+    Called from every lane at once: the count of answers followed is shared under a lock.
+    """
 
     def __init__(self, planner: Planner, cards: CardTriggers) -> None:
         self.planner = planner
         self.contract = planner.contract
         self.cards = cards
+        self._followed = {Next.SECOND_CALLBACK: 0, Next.RETRY: 0}
+        self._lock = threading.Lock()
 
     def follow_up(self, exchange: Exchange) -> list[Probe]:
         """What the user and Vipps MobilePay do next: the second callback after a SOFT_DECLINE, a retry with the
@@ -30,81 +39,63 @@ class Flows:
         answer, probe = exchange.answer, exchange.probe
         if answer is None or answer.status != 200:
             return []
-        status = answer_value(answer, self.contract, fields.STATUS)
-        failed = status == "FAIL" and self._retryable(answer_value(answer, self.contract, fields.ERROR_CODE))
-        if probe.role is Role.RETRY and probe.after is not None and SAME_CARD in probe.label:
+        try:
+            step = followups.next_step(self.contract, answer.json())
+        except ValueError:
+            return []
+        if probe.role is Role.RETRY and probe.card is Card.SAME and probe.after is not None:
             # Only a user whose retry failed again tries another card; one whose payment went through is done,
             # and a PSP may rightly refuse a further attempt at a payment it has reserved.
             origin = _object(probe.after.probe.body)
-            return [self._retry(probe.after, origin, other_card=True)] if failed and origin is not None else []
-        body = _object(probe.body) if probe.follow else None
-        if body is None:
+            if step is Next.RETRY and origin is not None:
+                return [self._retry(probe.after, origin, Card.OTHER)]
             return []
-        if status == "SOFT_DECLINE":
+        body = _object(probe.body) if probe.first_attempt else None
+        if body is None or step is Next.NOTHING or not self._take(step):
+            return []
+        if step is Next.SECOND_CALLBACK:
             return [self._second_callback(exchange, body)]
-        if failed:
-            return [self._retry(exchange, body, other_card=False)]
-        return []
+        return [self._retry(exchange, body, Card.SAME)]
+
+    def _take(self, step: Next) -> bool:
+        with self._lock:
+            if self._followed[step] >= FOLLOWED_PER_FLOW:
+                return False
+            self._followed[step] += 1
+            return True
 
     def unexpected_cards(self, exchanges: list[Exchange]) -> str | None:
         """The test cards whose callback did not get the status the card set promises, or None: when a flow is
         not exercised, this says whether the file or the PSP is to blame."""
         surprises = []
         for ex in exchanges:
-            if not (ex.probe.follow and ex.probe.label.startswith("test card") and ex.answer is not None):
+            card = ex.probe.test_card
+            if card is None or ex.answer is None:
                 continue
-            masked = self.contract.request_value(json.loads(ex.probe.body), fields.MASKED_CARD_NUMBER)
-            expected = self.cards.expected(masked[-4:]) if isinstance(masked, str) else None
-            got = answer_value(ex.answer, self.contract, fields.STATUS) if ex.answer.status == 200 else None
-            if expected is not None and got != expected:
-                surprises.append(f"...{masked[-4:]} got {got or ex.answer.status}, not {expected}")
+            got = answer_status(ex.answer, self.contract) if ex.answer.status == 200 else None
+            if got != card.status:
+                surprises.append(f"...{card.last4} got {got or ex.answer.status}, not {card.status}")
         if not surprises:
             return None
         return f"test cards answered otherwise than {self.cards.source} says: {'; '.join(surprises)}"
 
-    def _retryable(self, code: Any) -> bool:
-        # The app offers a retry unless the catalogue calls the code non-retryable; a code it does not list
-        # is retried too (docs/report-format.md: a refusal then only warns unless --strict).
-        entry = self.contract.error_code(code) if isinstance(code, str | int) else None
-        return entry is None or entry.retryable
-
     def _second_callback(self, first: Exchange, body: dict[str, Any]) -> Probe:
-        second = self._valid_change(body, self.planner.new_cryptogram)
+        second = followups.second_callback(self.contract, body, cryptogram=self._cryptogram())
         return Probe(f"second callback after SOFT_DECLINE to {first.probe.label}", Role.SECOND_CALLBACK,
                      encode(second), after=first)
 
-    def _retry(self, first: Exchange, body: dict[str, Any], *, other_card: bool) -> Probe:
-        retry = self._valid_change(body, self.planner.new_attempt)
-        retry = self._valid_change(retry, self.planner.new_cryptogram)
-        if other_card:
-            retry = self._valid_change(retry, self._other_card)
-        card = OTHER_CARD if other_card else SAME_CARD
-        return Probe(f"retry after FAIL to {first.probe.label}, with {card}", Role.RETRY, encode(retry), after=first)
+    def _retry(self, first: Exchange, body: dict[str, Any], card: Card) -> Probe:
+        retry = followups.retry(self.contract, body, attempt_id=self.planner.new_id(), cryptogram=self._cryptogram())
+        if card is Card.OTHER:
+            # Another card of the same user: last four digits that no test card uses, so the PSP answers its usual way.
+            masked = self.contract.request_value(retry, fields.MASKED_CARD_NUMBER)
+            last4 = self.cards.plain_card(masked[-4:] if isinstance(masked, str) else "")
+            retry = followups.another_card(self.contract, retry, last4=last4, seed=self.planner.new_id())
+        return Probe(f"retry after FAIL to {first.probe.label}, with {card}", Role.RETRY, encode(retry), after=first,
+                     card=card)
 
-    def _valid_change(self, body: dict[str, Any], change: Any) -> dict[str, Any]:
-        """`body` changed by `change` (a planner step that edits a body in place), unless that breaks it."""
-        trial = copy.deepcopy(body)
-        if change(trial) and self.contract.is_valid_request(trial):
-            return trial
-        return body
-
-    def _other_card(self, body: dict[str, Any]) -> bool:
-        """Another card of the same user: new last four digits (no test card's), token number and encrypted PAN."""
-        changed = False
-        masked = self.contract.request_role(fields.MASKED_CARD_NUMBER)
-        value = fields.get_at(body, masked.pointer) if masked is not None else fields.MISSING
-        last4 = self.cards.plain_card(value[-4:] if isinstance(value, str) else "")
-        if masked is not None and isinstance(value, str) and len(value) > 4:
-            changed |= fields.set_at(body, masked.pointer, value[:-4] + last4)
-        token = self.contract.request_role(fields.TOKEN_NUMBER)
-        number = fields.get_at(body, token.pointer) if token is not None else fields.MISSING
-        if token is not None and isinstance(number, str) and len(number) > 4 and number.isdigit():
-            changed |= fields.set_at(body, token.pointer, number[:-4] + last4)
-        pan = self.contract.request_role(fields.ENCRYPTED_PAN)
-        if pan is not None and isinstance(fields.get_at(body, pan.pointer), str):
-            digest = hashlib.sha256(self.planner.new_id().encode()).digest()
-            changed |= fields.set_at(body, pan.pointer, base64.urlsafe_b64encode(digest).decode().rstrip("="))
-        return changed
+    def _cryptogram(self) -> str:
+        return followups.fresh_cryptogram(self.planner.new_id())
 
 
 def _object(raw: bytes) -> dict[str, Any] | None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from callback_core.spec import Contract
+from contract_tests.cards import CardTrigger
 
 
 class Role(StrEnum):
@@ -59,9 +63,55 @@ class Variation(StrEnum):
     LARGE = "a large body (padded with unknown fields)"
 
 
+class Source(StrEnum):
+    """Where a valid callback's body came from."""
+
+    EXAMPLE = "document example"
+    TEST_CARD = "test card"
+    GENERATED = "generated"
+
+
+class Card(StrEnum):
+    """Which card a user's retry pays with."""
+
+    SAME = "the same card"
+    OTHER = "another card"
+
+
+class GroupKind(StrEnum):
+    """What the requests of a group are compared for."""
+
+    EXTENDED = "extended"  # CC005: without and with unknown fields, alternately
+    REPEAT = "repeat"  # CC007: the identical callback twice
+    AT_ONCE = "at-once"  # CC012: copies at the same moment, then once more
+    VARIATION = "variation"  # CC014: a callback as the suite usually sends it, then varied as real senders do
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The requests a check compares; they share a lane and go in order."""
+
+    kind: GroupKind
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.number}"
+
+    @classmethod
+    def parse(cls, text: str) -> Group:
+        """The group `str(group)` wrote (a JSON report's), e.g. "at-once-2"; ValueError when it is none."""
+        kind, _, number = text.rpartition("-")
+        return cls(GroupKind(kind), int(number))
+
+
+# The callbacks whose answer is followed as Vipps MobilePay would (second callback, retries): every valid first
+# attempt. Copies (a repeat, the at-once copies) are not: their answer is the first one's, already followed.
+FIRST_ATTEMPTS = frozenset({Role.VALID, Role.BASELINE, Role.EXTENDED, Role.VARIED})
+
+
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One request the suite plans to send, before it is signed."""
+    """One request the suite plans to send, before it is signed. The label is for people; code reads the fields."""
 
     label: str
     role: Role
@@ -69,11 +119,18 @@ class Probe:
     content_type: str | None = "application/json"
     tamper: Tamper = Tamper.NONE
     signed_body: bytes | None = None  # the body the signature covers, when it is not `body`
-    group: str | None = None  # ties the requests a check compares (baseline/extended, repeat)
+    group: Group | None = None  # ties the requests a check compares (baseline/extended, repeat, at once)
     at_once: bool = False  # sent together with the group's other at-once probes, not after them
-    follow: bool = False  # the suite follows its answer as Vipps would (second callback, retries)
+    source: Source | None = None  # a valid callback's origin
+    test_card: CardTrigger | None = None  # the test card it pays with, and the status the card promises
+    card: Card | None = None  # a user's retry: which card it pays with
     after: Exchange | None = None  # for a follow-up: the exchange whose answer asked for it
     variation: Variation | None = None  # a VARIED probe (and its canonical twin): how its bytes or headers differ
+
+    @property
+    def first_attempt(self) -> bool:
+        """A valid callback whose answer the suite follows, as Vipps MobilePay would."""
+        return self.role in FIRST_ATTEMPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +194,53 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """What the checks know of a run besides its exchanges."""
+
+    contract: Contract
+    deadline: float
+    signed: bool
+    strict: bool
+    authenticated: bool = False  # the run was given the cardCallbackAuthHeader value
+    accepted: bool = True  # the PSP accepted (200) at least one valid callback
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One failed judgement, before findings with the same title are grouped into a Failure."""
+
+    title: str
+    detail: str
+    exchanges: tuple[Exchange, ...]
+    severity: Severity = Severity.DEFECT
+
+
+# (how many requests it judged, what it found)
+Judge = Callable[[list[Exchange], Context], tuple[int, list[Finding]]]
+
+
+class Need(StrEnum):
+    """What a check needs before it can judge; without it the check is skipped, and says why."""
+
+    SECRET = "the HMAC secret"
+    AUTH_HEADER = "the auth header value"
+    ACCEPTED = "an accepted callback"  # refusing everything proves nothing about validation, idempotency...
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
-    """A named, coded rule of the contract."""
+    """A named, coded rule of the contract, described in one place: what it needs, how it judges, and why a
+    complete run may leave it nothing to judge."""
 
     code: str
     name: str
     rule: str
+    judge: Judge = field(compare=False, repr=False)
     should: bool = False  # a SHOULD of the document: a warning unless the run is strict
+    needs: tuple[Need, ...] = ()
+    # What the run saw instead of what the check judges (e.g. no SOFT_DECLINE to follow), when it judged nothing
+    # although every request went out: "not exercised", never passed. None: judging nothing is a skip.
+    not_exercised: Callable[[list[Exchange], Context], str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

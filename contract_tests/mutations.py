@@ -108,21 +108,6 @@ def known_properties(contract: Contract, body: Mapping[str, Any]) -> dict[str, f
     return out
 
 
-def patterned_values(contract: Contract, body: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(value, pattern) for every string of `body` whose schema has a `pattern`."""
-    schema = variant_for(contract, body)
-    if schema is None:
-        return
-    for node in _objects(contract, schema, body, ""):
-        parent = fields.get_at(body, node.pointer)
-        if not isinstance(parent, Mapping):
-            continue
-        for name, prop in properties_of(node.schema).items():
-            pattern = contract.resolve(prop).get("pattern")
-            if isinstance(pattern, str) and isinstance(parent.get(name), str):
-                yield parent[name], pattern
-
-
 def mutations(contract: Contract, body: Mapping[str, Any]) -> Iterator[Mutation]:
     """Every single-field break of the valid `body` that the document really rejects."""
     schema = variant_for(contract, body)

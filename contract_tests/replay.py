@@ -15,11 +15,11 @@ import httpx
 
 from callback_core.auth_header import REDACTED, AuthHeader
 from callback_core.spec import Contract
-from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_AUTH_HEADER, NEEDS_SECRET
-from contract_tests.checks import Context, outcome_of
+from contract_tests.catalogue import CHECKS
+from contract_tests.checks import outcome_of, unmet
 from contract_tests.errors import ReplayError
 from contract_tests.files import JSON_FORMAT
-from contract_tests.models import CheckResult, Exchange, Outcome, Probe, Role, Tamper
+from contract_tests.models import Card, CheckResult, Context, Exchange, Group, Outcome, Probe, Role, Tamper
 from contract_tests.runner import Settings, _group, _send
 from contract_tests.transport import Transport
 
@@ -104,7 +104,8 @@ def _recorded(item: Mapping[str, Any]) -> Recorded:
         content_type=request["contentType"], tamper=tamper,
         signed_body=_bytes(request, "signedBody") if "signedBody" in request or "signedBodyBase64" in request
         else None,
-        group=item["group"], at_once=bool(item["atOnce"]),
+        group=None if item["group"] is None else Group.parse(str(item["group"])), at_once=bool(item["atOnce"]),
+        card=Card[str(item["card"]).upper()] if item.get("card") else None,
     )
     after = item["after"]
     return Recorded(id=int(item["id"]), probe=probe, after=None if after is None else int(after),
@@ -149,13 +150,11 @@ def judge(exchanges: list[Exchange], ctx: Context) -> tuple[CheckResult, ...]:
     the auth header value not given, or that finds nothing of its concern among them, is skipped."""
     results = []
     for check in CHECKS:
-        if check.code in NEEDS_SECRET and not ctx.signed:
-            results.append(CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given"))
+        missing = next((reason for need in check.needs if (reason := unmet(need, ctx)) is not None), None)
+        if missing is not None:
+            results.append(CheckResult(check, Outcome.SKIPPED, 0, reason=missing))
             continue
-        if check.code in NEEDS_AUTH_HEADER and not ctx.authenticated:
-            results.append(CheckResult(check, Outcome.SKIPPED, 0, reason="no auth header value given"))
-            continue
-        judged, findings = JUDGES[check.code](exchanges, ctx)
+        judged, findings = check.judge(exchanges, ctx)
         results.append(CheckResult(check, outcome_of(findings, judged), judged, _group(check.code, findings),
                                    None if judged else NOTHING_TO_JUDGE))
     return tuple(results)

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,8 +23,8 @@ from callback_core.spec import Contract
 from contract_tests.auth import prepare, redacted
 from contract_tests.cards import DEFAULT_CARDS, CardTriggers
 from contract_tests.cases import Planner
-from contract_tests.catalogue import CHECKS, JUDGES, NEEDS_ACCEPTED, NEEDS_AUTH_HEADER, NEEDS_SECRET, NOT_EXERCISED
-from contract_tests.checks import Context, Finding, outcome_of
+from contract_tests.catalogue import CHECKS
+from contract_tests.checks import outcome_of, unmet
 from contract_tests.coverage import CoverageCounter
 from contract_tests.errors import OptionError, TransportError
 from contract_tests.events import (
@@ -41,8 +41,11 @@ from contract_tests.generation import generate
 from contract_tests.models import (
     Answer,
     CheckResult,
+    Context,
     Exchange,
     Failure,
+    Finding,
+    Group,
     Latency,
     Outcome,
     Probe,
@@ -211,33 +214,15 @@ def _run(
     accepted = any(ex.probe.role in _VALID and ex.answer is not None and ex.answer.status == 200
                    for ex in exchanges)
     ctx = Context(contract=contract, deadline=deadline, signed=signed, strict=settings.strict,
-                  authenticated=settings.auth is not None)
+                  authenticated=settings.auth is not None, accepted=accepted)
     results = []
-    for check in CHECKS:
-        if untested:
-            result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: the run tested nothing (see the note)")
-        elif check.code in NEEDS_SECRET and not signed:
-            result = CheckResult(check, Outcome.SKIPPED, 0, reason="no HMAC secret given "
-                                 "(set CARD_CALLBACK_HMAC_SECRET or pass --hmac-secret-file)")
-        elif check.code in NEEDS_AUTH_HEADER and settings.auth is None:
-            no_slot = auth_header_name(contract) is None
-            result = CheckResult(check, Outcome.SKIPPED, 0, reason=(
-                "the document declares no auth header (x-card-callback-auth-header)" if no_slot
-                else f"no auth header value given (set {AUTH_HEADER_ENV} or pass --auth-header-file)"))
-        elif check.code in NEEDS_ACCEPTED and not accepted:
-            result = CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: no valid callback was accepted (200), "
-                                 "and refusing everything proves nothing about this rule (see CC001)")
-        else:
-            judged, findings = JUDGES[check.code](exchanges, ctx)
-            failures = _group(check.code, findings)
-            if not judged and check.code in NOT_EXERCISED and len(exchanges) == len(probes):  # not cut short
-                result = CheckResult(check, Outcome.NOT_EXERCISED, 0, reason=NOT_EXERCISED[check.code])
-            else:
-                reason = None if judged else (
-                    f"not reached: {notes[0]}" if notes
-                    else "nothing to judge: the requests it needs got no usable answer (see the other checks)"
-                )
-                result = CheckResult(check, outcome_of(findings, judged), judged, failures, reason)
+    checked: Iterable[CheckResult]
+    if untested:
+        checked = (CheckResult(check, Outcome.SKIPPED, 0, reason="not judged: the run tested nothing (see the note)")
+                   for check in CHECKS)
+    else:
+        checked = judge(exchanges, ctx, complete=len(exchanges) == len(probes), notes=notes)
+    for result in checked:
         results.append(result)
         yield CheckFinished(result)
 
@@ -257,10 +242,30 @@ def _run(
     ))
 
 
+def judge(exchanges: list[Exchange], ctx: Context, *, complete: bool = True,
+          notes: Sequence[str] = ()) -> Iterator[CheckResult]:
+    """Every check's result on `exchanges`, in code order. `complete`: every planned request and follow-up went
+    out (only then is a check that judged nothing "not exercised"); `notes`: why sending stopped, if it did."""
+    for check in CHECKS:
+        missing = next((reason for need in check.needs if (reason := unmet(need, ctx)) is not None), None)
+        if missing is not None:
+            yield CheckResult(check, Outcome.SKIPPED, 0, reason=missing)
+            continue
+        judged, findings = check.judge(exchanges, ctx)
+        if not judged and check.not_exercised is not None and complete:
+            yield CheckResult(check, Outcome.NOT_EXERCISED, 0, reason=check.not_exercised(exchanges, ctx))
+            continue
+        reason = None if judged else (
+            f"not reached: {notes[0]}" if notes
+            else "nothing to judge: the requests it needs got no usable answer (see the other checks)"
+        )
+        yield CheckResult(check, outcome_of(findings, judged), judged, _group(check.code, findings), reason)
+
+
 def _lanes(probes: list[Probe]) -> list[list[tuple[int, Probe]]]:
     """Probes a check compares (one group) share a lane and go in order; every other probe is a lane of its own."""
     lanes: list[list[tuple[int, Probe]]] = []
-    grouped: dict[str, list[tuple[int, Probe]]] = {}
+    grouped: dict[Group, list[tuple[int, Probe]]] = {}
     for index, probe in enumerate(probes):
         if probe.group is None:
             lanes.append([(index, probe)])
@@ -282,8 +287,9 @@ def _send_all(
     The first probe goes alone (an unreachable URL is then one request); the rest go LANES at a time.
     Vipps MobilePay sends callbacks for many users at once, and one slow answer (a test card whose issuer
     is slow) must not hold up every other request. `follow_up` plans, from an exchange, the requests Vipps
-    would send next (the second callback after a soft decline, a user's retry after a FAIL); they go next in
-    the same lane and are appended to `probes`, so their indexes follow the planned ones.
+    would send next (the second callback after a soft decline, a user's retry after a FAIL); it is called in
+    every lane, and they go at the end of that lane (next, unless the lane still holds the rest of a group a
+    check compares) and are appended to `probes`, so their indexes follow the planned ones.
     """
     if not probes:
         return

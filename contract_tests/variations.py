@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from callback_core import fields
@@ -21,23 +22,28 @@ from callback_core.spec import Contract
 from contract_tests.checks import (
     CC006,
     CC013,
-    Context,
-    Finding,
     answer_problems,
     auth_header_verified,
     judged_by_others,
     signatures_verified,
 )
-from contract_tests.models import Check, Exchange, Probe, Role, Severity, Variation
+from contract_tests.models import (
+    Check,
+    Context,
+    Exchange,
+    Finding,
+    Group,
+    GroupKind,
+    Need,
+    Probe,
+    Role,
+    Severity,
+    Variation,
+)
 
 if TYPE_CHECKING:
     from contract_tests.cases import Planner
 
-CC014 = Check("CC014", "callbacks are accepted however they are sent",
-              "A valid callback is accepted as real senders vary it: header names in lower case, Content-Type with "
-              "`; charset=utf-8`, pretty-printed JSON, keys in another order, non-ASCII characters in free-text "
-              "fields (raw and \\u-escaped), a large body padded with unknown fields. Judged by pairs: the same "
-              "callback in the suite's usual form accepted, the varied one refused, answered 5xx or not at all.")
 PAIRS = 2  # per variation: two different callbacks, so one odd answer is not the whole evidence
 # No body limit is published and the document states none; 7 KiB is several times today's callback (under
 # 1 KiB) and far below any web server's default limit (1 MiB and more), so refusing it is the PSP's defect.
@@ -46,7 +52,6 @@ PADDING_FIELD = "x-card-callback-padding"  # vendor-prefixed, so that no revisio
 NOTE_FIELD = "x-card-callback-note"  # carries the non-ASCII text when the document has no free-text field
 # Latin-1, other BMP scripts, a character outside the BMP (a surrogate pair when \u-escaped), a soft hyphen.
 NON_ASCII_TEXT = " – Blåbærsyltetøy Ærø ñ € 日本 \U0001f600 \u00ad"
-GROUP_PREFIX = "variation-"
 _BODY_VARIATIONS = frozenset({Variation.PRETTY_PRINTED, Variation.KEY_ORDER, Variation.NON_ASCII_RAW,
                               Variation.NON_ASCII_ESCAPED, Variation.LARGE})
 # Identifiers are the PSP's own or Vipps MobilePay's generated ids: no sender puts prose in them.
@@ -75,14 +80,14 @@ def varied(planner: Planner) -> Iterator[Probe]:
     bases = _bases(planner)
     if not bases:
         return
-    for variation in Variation:
+    for position, variation in enumerate(Variation):
         for index in range(PAIRS):
             source_label, base = bases[index % len(bases)]
             built = _build(contract, planner, variation, base)
             if built is None:
                 continue  # the document forbids what the variation needs (e.g. no unknown fields at all)
             twin, varied_body, note, unknown = built
-            group = f"{GROUP_PREFIX}{variation.name.lower()}-{index + 1}"
+            group = Group(GroupKind.VARIATION, position * PAIRS + index + 1)
             # A twin with an unknown field (the large body's, short) is CC005's concern, not CC001's.
             yield Probe(f"{source_label}, as the suite usually sends it",
                         Role.EXTENDED if unknown else Role.VALID, twin, group=group)
@@ -186,9 +191,9 @@ def _padded(contract: Contract, body: dict[str, Any], size: int) -> bytes | None
 
 def _pairs(exchanges: list[Exchange]) -> Iterator[tuple[Exchange, Exchange]]:
     """(twin, varied) for every variation group whose twin was accepted with 200."""
-    groups: dict[str, list[Exchange]] = {}
+    groups: dict[Group, list[Exchange]] = {}
     for ex in exchanges:
-        if ex.probe.group and ex.probe.group.startswith(GROUP_PREFIX):
+        if ex.probe.group is not None and ex.probe.group.kind is GroupKind.VARIATION:
             groups.setdefault(ex.probe.group, []).append(ex)
     for group in groups.values():
         twin = next((ex for ex in group if ex.probe.role is not Role.VARIED), None)
@@ -229,6 +234,14 @@ def varied_accepted(exchanges: list[Exchange], ctx: Context) -> tuple[int, list[
                 findings.append(Finding(f"{_phrase(ex)}: {problem.title}, while the same callback without it got a "
                                         "valid answer", problem.detail, (ex, twin)))
     return judged, findings
+
+
+CC014 = Check("CC014", "callbacks are accepted however they are sent",
+              "A valid callback is accepted as real senders vary it: header names in lower case, Content-Type with "
+              "`; charset=utf-8`, pretty-printed JSON, keys in another order, non-ASCII characters in free-text "
+              "fields (raw and \\u-escaped), a large body padded with unknown fields. Judged by pairs: the same "
+              "callback in the suite's usual form accepted, the varied one refused, answered 5xx or not at all.",
+              varied_accepted, needs=(Need.ACCEPTED,))
 
 
 def _refused_credential(exchanges: list[Exchange]) -> Iterator[tuple[Exchange, Exchange]]:
@@ -282,5 +295,6 @@ def _snippet(body: bytes, limit: int = 300) -> str:
 
 
 CHECKS = (CC014,)
-JUDGES = {CC014.code: varied_accepted, CC006.code: signatures_verified_varied,
-          CC013.code: auth_header_verified_varied}
+# CC006 and CC013 judge the varied callbacks too (one correctly signed, or carrying the auth header value, refused
+# while its twin was accepted): the same checks, with judges that add the pairs to their own.
+WIDENED = (replace(CC006, judge=signatures_verified_varied), replace(CC013, judge=auth_header_verified_varied))

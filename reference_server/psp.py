@@ -276,11 +276,6 @@ class Psp:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def wait_for_background(self) -> None:
-        """Let pending late outcomes finish (tests; a clean shutdown cancels them instead)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-
     async def shutdown(self) -> None:
         for task in list(self._background):
             task.cancel()

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from callback_core import fields
+from callback_core import fields, followups
 from callback_core.schema_model import branches_of, is_object_schema, parts_of, properties_of
 from callback_core.spec import Contract
 from simulator.errors import NotAnObject, SimulatorError, UnknownExample
@@ -217,29 +217,24 @@ def is_completion_url(url: str) -> bool:
 
 
 def fresh_cryptogram() -> str:
-    # A TAVV/UCAF cryptogram is 20 bytes, base64 in the callback.
-    return base64.b64encode(secrets.token_bytes(20)).decode("ascii")
+    return followups.fresh_cryptogram()
 
 
 def second_callback(contract: Contract, first: Callback) -> Callback:
     """The callback after a soft decline: same body and attempt id, a fresh cryptogram."""
     data = _object(first, "the second callback after 3-D Secure")
-    if _text(contract, data, fields.CRYPTOGRAM) is not None:
-        _set(contract, data, fields.CRYPTOGRAM, fresh_cryptogram())
-    return from_data(contract, data)
+    return from_data(contract, followups.second_callback(contract, data, cryptogram=fresh_cryptogram()))
 
 
 def retry_callback(contract: Contract, previous: Callback) -> Callback:
     """The callback when the user retries: same payment (payment reference), a new attempt id."""
     data = _object(previous, "a retry")
     new_id = str(uuid.uuid4())
-    _set(contract, data, fields.ATTEMPT_ID, new_id)
     url = _text(contract, data, fields.SOFT_DECLINE_COMPLETED_REDIRECT_URL)
-    if url is not None and is_completion_url(url):
-        _set(contract, data, fields.SOFT_DECLINE_COMPLETED_REDIRECT_URL, completion_url(new_id))
-    if _text(contract, data, fields.CRYPTOGRAM) is not None:
-        _set(contract, data, fields.CRYPTOGRAM, fresh_cryptogram())
-    return from_data(contract, data)
+    # Only the simulator's own completion URL names the attempt; a URL from the document or a file is kept.
+    own = completion_url(new_id) if url is not None and is_completion_url(url) else None
+    return from_data(contract, followups.retry(contract, data, attempt_id=new_id, cryptogram=fresh_cryptogram(),
+                                               completion_url=own))
 
 
 def _object(callback: Callback, purpose: str) -> dict[str, Any]:

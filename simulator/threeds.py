@@ -8,7 +8,6 @@ from urllib.parse import urljoin, urlsplit
 
 REFERENCE_GENERATOR = "card-callback reference server"
 DECISION_FIELD = "decision"
-DECISIONS = ("approve", "reject")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from callback_core import fields
+from callback_core import fields, followups
 from callback_core.spec import Contract
 
 # The message the app shows when the PSP's answer is final and unusable (HTTP 500, timeout, garbage).
@@ -90,14 +90,12 @@ def _by_status(body: dict[str, Any], contract: Contract) -> Verdict:
         # Typed as answered (the schema has admitted it): an integer catalogue's 300 is looked up as 300.
         raw = contract.response_value(body, fields.ERROR_CODE)
         code = raw if isinstance(raw, str | int) and not isinstance(raw, bool) else text(fields.ERROR_CODE)
-        entry = contract.error_code(code)
-        if entry is None:
-            # The catalogue is provisional: an unknown code cannot be non-retryable in it.
-            retryable, why = True, f"errorCode {code!r} is not in the document's catalogue; treated as retryable"
+        rule = followups.error_code_rule(contract, raw)
+        if rule.entry is None:
+            why = f"errorCode {code!r} is not in the document's catalogue; treated as retryable"
         else:
-            retryable = entry.retryable
-            why = f"errorCode {code!r}: {entry.meaning} ({'retryable' if retryable else 'not retryable'})"
-        return Verdict(Outcome.FAIL, retryable, text(fields.ERROR_MESSAGE), why, error_code=code)
+            why = f"errorCode {code!r}: {rule.entry.meaning} ({'retryable' if rule.retryable else 'not retryable'})"
+        return Verdict(Outcome.FAIL, rule.retryable, text(fields.ERROR_MESSAGE), why, error_code=code)
     if status == Outcome.SOFT_DECLINE:
         url = text(fields.SOFT_DECLINE_REDIRECT_URL)
         return Verdict(

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from callback_core import fields
+from callback_core import fields, followups
+from callback_core.followups import Next
 from callback_core.spec import Contract
 from contract_tests.cards import CardTriggers
 from contract_tests.cases import Planner, encode
 from contract_tests.errors import GenerationError
-from contract_tests.flows import Flows
 from contract_tests.generation import generate
 
 # Distinct shapes to start from: Schemathesis's draws plus the document's examples. Enough variety for a PSP's
@@ -66,7 +66,7 @@ class CallbackSource:
         self.contract = contract
         generated = generate(contract, seed=seed, max_examples=BASE_EXAMPLES, invalid_examples=0)
         self.planner = Planner(contract, generated, new_id)
-        self.flows = Flows(self.planner, cards if cards is not None else CardTriggers((), "no test cards"))
+        self.cards = cards if cards is not None else CardTriggers((), "no test cards")
         bases = [*self.planner.examples.values(), *(self.planner.clean(body) for body in generated.valid)]
         self.templates = [t for t in (_Template.of(self.planner, body) for body in bases) if t is not None]
         if not self.templates:
@@ -101,19 +101,22 @@ class CallbackSource:
         the suite does: a user whose retry fails again tries another card, and stops there."""
         if status != 200 or not isinstance(answer, dict) or sent.kind in (Kind.SECOND_CALLBACK, Kind.RETRY_OTHER_CARD):
             return None
-        outcome = self.contract.response_value(answer, fields.STATUS)
-        code = self.contract.response_value(answer, fields.ERROR_CODE)
+        step = followups.next_step(self.contract, answer)
         follow: Callback | None = None
-        if outcome == "SOFT_DECLINE" and sent.kind is Kind.FIRST:
-            body = json.loads(sent.body)
-            follow = Callback(encode(self._changed(body, self.planner.new_cryptogram)), Kind.SECOND_CALLBACK)
-        elif outcome == "FAIL" and self._retryable(code):
-            body = json.loads(sent.body)
-            retry = self._changed(self._changed(body, self.planner.new_attempt), self.planner.new_cryptogram)
+        if step is Next.SECOND_CALLBACK and sent.kind is Kind.FIRST:
+            second = followups.second_callback(self.contract, json.loads(sent.body), cryptogram=self._cryptogram())
+            follow = Callback(encode(second), Kind.SECOND_CALLBACK)
+        elif step is Next.RETRY:
+            rule = followups.error_code_rule(self.contract, self.contract.response_value(answer, fields.ERROR_CODE))
+            retry = followups.retry(self.contract, json.loads(sent.body), attempt_id=self.planner.new_id(),
+                                    cryptogram=self._cryptogram())
             kind = Kind.RETRY_SAME_CARD
             if sent.kind is Kind.RETRY_SAME_CARD:
-                retry, kind = self._changed(retry, self.flows._other_card), Kind.RETRY_OTHER_CARD
-            follow = Callback(encode(retry), kind, code_listed=self._listed(code))
+                masked = self.contract.request_value(retry, fields.MASKED_CARD_NUMBER)
+                last4 = self.cards.plain_card(masked[-4:] if isinstance(masked, str) else "")
+                retry = followups.another_card(self.contract, retry, last4=last4, seed=self.planner.new_id())
+                kind = Kind.RETRY_OTHER_CARD
+            follow = Callback(encode(retry), kind, code_listed=rule.listed)
         if follow is None:
             return None
         if len(self.waiting) >= MAX_WAITING_FOLLOW_UPS:
@@ -122,19 +125,8 @@ class CallbackSource:
         self.waiting.append(follow)
         return follow.kind
 
-    def _listed(self, code: Any) -> bool:
-        # Typed as answered: "51" is not code 51 of an integer catalogue.
-        return isinstance(code, str | int) and not isinstance(code, bool) and self.contract.error_code(
-            code) is not None
-
-    def _retryable(self, code: Any) -> bool:
-        # The app offers a retry unless the catalogue calls the code final; an unknown code is retried too.
-        entry = self.contract.error_code(code) if isinstance(code, str | int) else None
-        return entry is None or entry.retryable
-
-    def _changed(self, body: dict[str, Any], change: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        trial = copy.deepcopy(body)
-        return trial if change(trial) and self.contract.is_valid_request(trial) else body
+    def _cryptogram(self) -> str:
+        return followups.fresh_cryptogram(self.planner.new_id())
 
 
 @dataclass(frozen=True, slots=True)

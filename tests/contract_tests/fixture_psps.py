@@ -69,6 +69,7 @@ class Quirk(StrEnum):
     HALF_SOFT_DECLINED = "half-soft-declined"  # every other first callback needs 3-D Secure
     GZIP = "gzip"  # every answer gzip-compressed (Content-Encoding: gzip)
     PRETTY_ANSWERS = "pretty-answers"  # answers as indented JSON
+    OWN_RULE_DECLINES = "own-rule-declines"  # declines by its own rule (the payment reference), not by test cards
 
 
 _STRING = re.compile(r".+", re.S)
@@ -150,6 +151,12 @@ def _decide(body: dict[str, Any], base_url: str, quirks: frozenset[Quirk]) -> di
         ])
     if Quirk.HALF_SOFT_DECLINED in quirks and attempt_hash[0] % 2:
         return soft_decline
+    if Quirk.OWN_RULE_DECLINES in quirks:
+        # A sandbox with test cards of its own: a payment's outcome follows from its reference, whatever the card;
+        # a user's retry (the same payment) is declined again.
+        return [soft_decline, {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"},
+                {"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen card"},
+                {"status": "RESERVE"}][hashlib.sha256(body["pspReference"].encode()).digest()[0] % 4]
     last4 = body["maskedCardNumber"][-4:]
     if last4 == "0002":
         return {"status": "CAPTURE"}

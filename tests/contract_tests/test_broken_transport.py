@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -97,7 +98,8 @@ def test_an_internal_error_ends_the_run_with_exit_2_and_the_reports_so_far(
     def broken_check(*_args: Any) -> Any:
         raise KeyError("a bug in the suite")
 
-    monkeypatch.setitem(runner.JUDGES, "CC003", broken_check)
+    monkeypatch.setattr(runner, "CHECKS", tuple(dataclasses.replace(check, judge=broken_check)
+                                                if check.code == "CC003" else check for check in runner.CHECKS))
     with raw_psp(problem_400) as url:
         result, report, junit, _ = run_cli(url, tmp_path)
     assert result.exit_code == 2, result.output

@@ -17,7 +17,7 @@ from callback_core.spec import Contract
 from contract_tests.auth import prepare, redacted, target_parts
 from contract_tests.cases import FUTURE_COPY, FUTURE_FIELDS, FUTURE_NESTED, Planner
 from contract_tests.generation import Generated, generate
-from contract_tests.models import Probe, Role, Tamper
+from contract_tests.models import Group, GroupKind, Probe, Role, Tamper
 from contract_tests.mutations import Leniency, mutations
 
 NOW = datetime(2026, 3, 30, 8, 38, 32, tzinfo=UTC)
@@ -114,13 +114,13 @@ def test_every_callback_is_a_fresh_attempt_except_the_copies(contract: Contract)
     cryptograms = [json.loads(p.body).get("networkToken", {}).get("cryptogram") for p in firsts]
     cryptograms = [c for c in cryptograms if c]
     assert len(cryptograms) == len(set(cryptograms))
-    repeats = [p for p in probes if p.group and p.group.startswith("repeat-")]
+    repeats = [p for p in probes if p.group and p.group.kind is GroupKind.REPEAT]
     assert repeats[0].body == repeats[1].body
 
 
 def test_copies_sent_at_once_are_identical_and_their_own_attempt(contract: Contract) -> None:
     probes = plan(contract)
-    groups: dict[str, list[Probe]] = {}
+    groups: dict[Group, list[Probe]] = {}
     for probe in probes:
         if probe.role is Role.AT_ONCE and probe.group:
             groups.setdefault(probe.group, []).append(probe)

@@ -13,7 +13,7 @@ from callback_core.spec import Contract
 from contract_tests.cards import CardTrigger, CardTriggers
 from contract_tests.coverage import CoverageCounter, Flow, mutated_field, request_fields
 from contract_tests.files import format_json_report, format_junit
-from contract_tests.models import Answer, Coverage, Exchange, Outcome, Outgoing, Probe, Role, Verdict
+from contract_tests.models import Answer, Card, Coverage, Exchange, Outcome, Outgoing, Probe, Role, Verdict
 from contract_tests.terminal import format_coverage, format_verdict
 from contract_tests.transport import asgi_transport
 
@@ -21,8 +21,9 @@ URL = "http://psp.test" + PATH
 JSON = (("content-type", "application/json"),)
 
 
-def _exchange(label: str, role: Role, status: int | None = 200, body: Any = None) -> Exchange:
-    probe = Probe(label, role, b"{}")
+def _exchange(label: str, role: Role, status: int | None = 200, body: Any = None,
+              card: Card | None = None) -> Exchange:
+    probe = Probe(label, role, b"{}", card=card)
     request = Outgoing("POST", URL, (), b"{}")
     if status is None:
         return Exchange(probe, request, None, 20.5, error="no answer", timed_out=True)
@@ -63,9 +64,9 @@ def test_flows_are_counted_with_zero_for_those_never_run(contract: Contract) -> 
     for ex in [
         _exchange("second callback after SOFT_DECLINE to test card ...3000", Role.SECOND_CALLBACK,
                   body={"status": "RESERVE"}),
-        _exchange("retry after FAIL to test card ...0051, with the same card", Role.RETRY, body={"status": "FAIL"}),
-        _exchange("retry after FAIL to test card ...0051, with another card", Role.RETRY, body={"status": "RESERVE"}),
-        _exchange("retry after FAIL to document example x, with the same card", Role.RETRY, 409, {}),
+        _exchange("retry", Role.RETRY, body={"status": "FAIL"}, card=Card.SAME),
+        _exchange("retry", Role.RETRY, body={"status": "RESERVE"}, card=Card.OTHER),
+        _exchange("retry", Role.RETRY, 409, {}, card=Card.SAME),
         *[_exchange(f"callback #1 sent 4 times at once (copy {n})", Role.AT_ONCE, body={"status": "RESERVE"})
           for n in range(1, 5)],
     ]:

@@ -9,17 +9,18 @@ import pytest
 
 from callback_core.spec import Contract
 from contract_tests.checks import Context, unknown_fields_ignored
-from contract_tests.flow_checks import card_data_not_echoed, retry_answered, second_callback_answered
-from contract_tests.models import Answer, Exchange, Outgoing, Probe, Role, Severity
+from contract_tests.flow_checks import CC009, CC010, card_data_not_echoed, retry_answered, second_callback_answered
+from contract_tests.models import Answer, Card, Exchange, Group, GroupKind, Outgoing, Probe, Role, Severity
 
 URL = "http://psp.test/callback"
 
 
 def exchange(role: Role, body: Any, status: int, answer: Any, *, after: Exchange | None = None,
-             label: str = "case", group: str | None = None, media: str = "application/json") -> Exchange:
+             label: str = "case", group: Group | None = None, media: str = "application/json",
+             card: Card | None = None) -> Exchange:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     answer_raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-    probe = Probe(label, role, raw, group=group, after=after)
+    probe = Probe(label, role, raw, group=group, after=after, card=card)
     request = Outgoing("POST", URL, (("Content-Type", "application/json"),), raw)
     return Exchange(probe, request, Answer(status, (("content-type", media),), answer_raw), 0.01)
 
@@ -90,8 +91,8 @@ def test_cc009_leaves_5xx_and_signed_401_to_other_checks(contract: Contract, tok
 
 def retries(token_callback: dict[str, Any], first_answer: Any, status: int, answer: Any) -> list[Exchange]:
     first = exchange(Role.VALID, token_callback, 200, first_answer, label="test card ...0051")
-    same = exchange(Role.RETRY, token_callback, status, answer, after=first, label="retry, with the same card")
-    other = exchange(Role.RETRY, token_callback, status, answer, after=first, label="retry, with another card")
+    same = exchange(Role.RETRY, token_callback, status, answer, after=first, label="retry", card=Card.SAME)
+    other = exchange(Role.RETRY, token_callback, status, answer, after=first, label="retry", card=Card.OTHER)
     return [first, same, other]
 
 
@@ -125,6 +126,41 @@ def test_cc010_the_same_fail_again_without_a_reference_is_an_ordinary_outcome(
     contract: Contract, token_callback: dict[str, Any]
 ) -> None:
     assert retry_answered(retries(token_callback, FAIL_51, 200, FAIL_51), ctx(contract, strict=True)) == (2, [])
+
+
+# What a flow check that judged nothing says the run saw ------------------------------------------------------
+
+def not_exercised(exchanges: list[Exchange], contract: Contract) -> tuple[str, str]:
+    cc009, cc010 = CC009.not_exercised, CC010.not_exercised
+    assert cc009 is not None and cc010 is not None
+    return cc009(exchanges, ctx(contract)), cc010(exchanges, ctx(contract))
+
+
+def test_not_exercised_says_which_answers_the_psp_gave(contract: Contract, token_callback: dict[str, Any]) -> None:
+    stolen = {"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen card"}
+    seen = [exchange(Role.VALID, token_callback, 200, {"status": "RESERVE"}) for _ in range(3)]
+    seen += [exchange(Role.BASELINE, token_callback, 200, stolen) for _ in range(2)]
+    seen += [exchange(Role.INVALID, token_callback, 200, SOFT)]  # not a valid callback: not counted
+    seen += [exchange(Role.REPEAT, token_callback, 200, SOFT)]  # a copy: its answer is the first one's
+    no_soft, no_retry = not_exercised(seen, contract)
+    assert no_soft.startswith("no SOFT_DECLINE among 5 accepted callbacks (RESERVE 3, FAIL 2), so no second "
+                              "callback was sent; name a card this PSP soft-declines with --test-cards FILE")
+    assert no_retry.startswith('2 FAIL answers, none retryable (error codes "43" (2): x-error-codes calls them final)')
+    _, no_fail = not_exercised(seen[:3], contract)
+    assert no_fail.startswith("no FAIL among 3 accepted callbacks (RESERVE 3), so no retry was sent")
+
+
+def test_not_exercised_says_when_the_follow_ups_got_no_judgeable_answer(
+    contract: Contract, token_callback: dict[str, Any]
+) -> None:
+    first = soft_declined(token_callback)
+    crashed = exchange(Role.SECOND_CALLBACK, token_callback, 500, b"boom", after=first)
+    assert second_callback_answered([first, crashed], ctx(contract)) == (0, [])
+    assert not_exercised([first, crashed], contract)[0] == (
+        "1 SOFT_DECLINE answer followed by 1 second callback, none answered in a way this check can judge (see "
+        "CC002, CC003, CC006)")
+    refused = [exchange(Role.VALID, token_callback, 404, {"detail": "no route"})]
+    assert not_exercised(refused, contract)[1].startswith("no valid callback was accepted (200)")
 
 
 # CC011 ----------------------------------------------------------------------------------------------------------
@@ -178,9 +214,9 @@ def extended_group(token_callback: dict[str, Any], baselines: list[tuple[int, An
                    extended: list[tuple[int, Any]]) -> list[Exchange]:
     out = []
     for (b_status, b_answer), (e_status, e_answer) in zip(baselines, extended, strict=True):
-        out.append(exchange(Role.BASELINE, token_callback, b_status, b_answer, group="extended-1"))
+        out.append(exchange(Role.BASELINE, token_callback, b_status, b_answer, group=Group(GroupKind.EXTENDED, 1)))
         out.append(exchange(Role.EXTENDED, {**token_callback, "amount": {"value": 1}}, e_status, e_answer,
-                            group="extended-1"))
+                            group=Group(GroupKind.EXTENDED, 1)))
     return out
 
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from callback_core.spec import Contract
-from contract_tests.cards import DEFAULT_CARDS, CardTriggers
+from contract_tests.cards import DEFAULT_CARDS, CardTrigger, CardTriggers
 from contract_tests.cases import Planner, encode
 from contract_tests.errors import OptionError
-from contract_tests.flows import Flows
+from contract_tests.flows import FOLLOWED_PER_FLOW, Flows
 from contract_tests.generation import Generated
-from contract_tests.models import Answer, Exchange, Outgoing, Probe, Role
+from contract_tests.models import Answer, Card, Exchange, Outgoing, Probe, Role, Source
 
 EMPTY = Generated(valid=(), invalid=())
 
@@ -25,8 +25,8 @@ def flows(contract: Contract, cards: CardTriggers = DEFAULT_CARDS) -> Flows:
     return Flows(Planner(contract, EMPTY, lambda: f"id-{next(counter)}", cards), cards)
 
 
-def answered(body: dict[str, Any], answer: Any, *, follow: bool = True, status: int = 200) -> Exchange:
-    probe = Probe("test card", Role.VALID, encode(body), follow=follow)
+def answered(body: dict[str, Any], answer: Any, *, role: Role = Role.VALID, status: int = 200) -> Exchange:
+    probe = Probe("generated callback #50", role, encode(body), source=Source.GENERATED)
     reply = Answer(status, (("content-type", "application/json"),), json.dumps(answer).encode())
     return Exchange(probe, Outgoing("POST", "http://psp.test/cb", (), probe.body), reply, 0.01)
 
@@ -65,6 +65,7 @@ def test_a_retryable_fail_gets_the_users_retries_of_the_same_payment(
     [other] = plan.follow_up(followed(same, fail))
     assert plan.follow_up(followed(same, {"status": "RESERVE"})) == []
     assert plan.follow_up(followed(other, fail)) == []
+    assert (same.card, other.card) == (Card.SAME, Card.OTHER)
     for retry in (same, other):
         body = json.loads(retry.body)
         assert retry.role is Role.RETRY and retry.after is first
@@ -79,16 +80,35 @@ def test_a_retryable_fail_gets_the_users_retries_of_the_same_payment(
     assert other_card["networkToken"]["number"] != token_callback["networkToken"]["number"]
 
 
-@pytest.mark.parametrize(("answer", "follow", "status"), [
-    ({"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen"}, True, 200),  # not retryable: no retry
-    ({"status": "RESERVE"}, True, 200),
-    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, False, 200),  # not followed
-    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, True, 400),
+@pytest.mark.parametrize(("answer", "role", "status"), [
+    ({"status": "FAIL", "errorCode": "43", "errorMessage": "Stolen"}, Role.VALID, 200),  # not retryable: no retry
+    ({"status": "RESERVE"}, Role.VALID, 200),
+    # A copy's answer is the first one's, already followed; an invalid callback is no payment.
+    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, Role.REPEAT, 200),
+    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, Role.AT_ONCE, 200),
+    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, Role.INVALID, 200),
+    ({"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}, Role.VALID, 400),
 ])
 def test_nothing_follows_other_answers(
-    contract: Contract, token_callback: dict[str, Any], answer: Any, follow: bool, status: int
+    contract: Contract, token_callback: dict[str, Any], answer: Any, role: Role, status: int
 ) -> None:
-    assert flows(contract).follow_up(answered(token_callback, answer, follow=follow, status=status)) == []
+    assert flows(contract).follow_up(answered(token_callback, answer, role=role, status=status)) == []
+
+
+@pytest.mark.parametrize("role", [Role.VALID, Role.BASELINE, Role.EXTENDED])
+def test_any_valid_first_attempt_is_followed_up_to_the_bound(
+    contract: Contract, token_callback: dict[str, Any], role: Role
+) -> None:
+    plan = flows(contract)
+    soft = {"status": "SOFT_DECLINE", "softDeclineRedirectUrl": "https://p.example/3ds"}
+    fail = {"status": "FAIL", "errorCode": "51", "errorMessage": "Insufficient funds"}
+    for _ in range(FOLLOWED_PER_FLOW):
+        assert [p.role for p in plan.follow_up(answered(token_callback, soft, role=role))] == [Role.SECOND_CALLBACK]
+    assert plan.follow_up(answered(token_callback, soft, role=role)) == []  # the bound, for this flow only
+    for _ in range(FOLLOWED_PER_FLOW):
+        [retry] = plan.follow_up(answered(token_callback, fail, role=role))
+        assert plan.follow_up(followed(retry, fail)) != []  # a retry's own follow-up is not counted
+    assert plan.follow_up(answered(token_callback, fail, role=role)) == []
 
 
 def test_an_error_code_the_catalogue_does_not_list_is_retried(
@@ -102,9 +122,11 @@ def test_test_cards_are_followed_and_labelled_with_what_they_promise(contract: C
     cards = CardTriggers.from_file(Path(__file__).parents[2] / "examples" / "test-cards.yaml", contract.statuses)
     assert cards == CardTriggers(DEFAULT_CARDS.cards, cards.source)
     probes = flows(contract, cards).planner.plan(signed=False)
-    followed = {p.label for p in probes if p.follow}
-    assert "test card ...3000 (SOFT_DECLINE expected)" in followed
-    assert {"document example tokenCallback", "document example panCallback"} <= followed
+    test_cards = {p.label: p.test_card for p in probes if p.source is Source.TEST_CARD}
+    assert test_cards["test card ...3000 (SOFT_DECLINE expected)"] == CardTrigger("3000", "SOFT_DECLINE")
+    examples = {p.label for p in probes if p.source is Source.EXAMPLE and p.role is Role.VALID}
+    assert examples == {"document example tokenCallback", "document example panCallback"}
+    assert all(p.first_attempt for p in probes if p.source is not None)
 
 
 @pytest.mark.parametrize(("text", "message"), [

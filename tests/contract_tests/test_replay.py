@@ -15,7 +15,7 @@ from contract_tests import files
 from contract_tests.checks import Context
 from contract_tests.errors import ReplayError
 from contract_tests.events import RequestDone
-from contract_tests.models import Exchange, Outcome, Outgoing, Report, Role
+from contract_tests.models import Card, Exchange, GroupKind, Outcome, Outgoing, Report, Role
 from contract_tests.replay import Recording, judge, replay_command, retarget, send
 from contract_tests.transport import asgi_transport
 
@@ -122,3 +122,12 @@ def test_a_run_that_sent_the_auth_header_is_known_from_its_redacted_value(
     assert not Recording.from_report(data).authenticated
     data["exchanges"][0]["request"]["headers"].append(["X-Card-Callback-Auth", "***"])
     assert Recording.from_report(data).authenticated
+
+
+def test_groups_and_retry_cards_come_back_typed(recorded: tuple[Report, list[Exchange], dict[str, Any]]) -> None:
+    # The checks read them (CC005, CC007 and CC012 compare a group; CC010 names the card): a replay must too.
+    _, exchanges, data = recorded
+    back = [(item.probe.group, item.probe.card) for item in Recording.from_report(data).exchanges]
+    assert back == [(ex.probe.group, ex.probe.card) for ex in exchanges]
+    assert {kind for group, _ in back if group is not None for kind in [group.kind]} == set(GroupKind)
+    assert {card for _, card in back} == {None, Card.SAME, Card.OTHER}

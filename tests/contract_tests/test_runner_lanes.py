@@ -7,24 +7,26 @@ import time
 from datetime import UTC, datetime
 
 from callback_core.spec import Contract
-from contract_tests.models import Answer, Exchange, Outgoing, Probe, Role
+from contract_tests.models import Answer, Exchange, Group, GroupKind, Outgoing, Probe, Role
 from contract_tests.runner import Settings, _lanes, _send_all
 from contract_tests.transport import Transport
 
+EXTENDED, REPEAT = Group(GroupKind.EXTENDED, 1), Group(GroupKind.REPEAT, 1)
 
-def _probe(label: str, group: str | None = None) -> Probe:
+
+def _probe(label: str, group: Group | None = None) -> Probe:
     return Probe(label=label, role=Role.VALID, body=b"{}", group=group)
 
 
 def test_grouped_probes_share_a_lane_in_plan_order() -> None:
     probes = [
         _probe("a"),
-        _probe("base-1", "extended-1"),
+        _probe("base-1", EXTENDED),
         _probe("b"),
-        _probe("ext-1", "extended-1"),
-        _probe("rep-1", "repeat-1"),
-        _probe("base-2", "extended-1"),
-        _probe("rep-2", "repeat-1"),
+        _probe("ext-1", EXTENDED),
+        _probe("rep-1", REPEAT),
+        _probe("base-2", EXTENDED),
+        _probe("rep-2", REPEAT),
     ]
     lanes = [[probe.label for _, probe in lane] for lane in _lanes(probes)]
     assert lanes == [["a"], ["base-1", "ext-1", "base-2"], ["b"], ["rep-1", "rep-2"]]
@@ -47,10 +49,10 @@ class _Recorder(Transport):
 
 def test_follow_ups_go_next_in_their_lane_and_get_indexes_after_the_plan(contract: Contract) -> None:
     probes = [_probe(name) for name in ("a", "b", "c", "d", "e", "f")]
-    probes = [Probe(p.label, p.role, p.label.encode(), follow=p.label in "ae") for p in probes]
+    probes = [Probe(p.label, p.role if p.label in "ae" else Role.REPEAT, p.label.encode()) for p in probes]
 
     def follow_up(exchange: Exchange) -> list[Probe]:
-        if not exchange.probe.follow:
+        if not exchange.probe.first_attempt:
             return []
         return [Probe(f"{exchange.probe.label}{n}", Role.RETRY, f"{exchange.probe.label}{n}".encode(), after=exchange)
                 for n in (1, 2)]
@@ -65,3 +67,22 @@ def test_follow_ups_go_next_in_their_lane_and_get_indexes_after_the_plan(contrac
         order = [body.decode() for body in transport.seen if body.decode().startswith(origin)]
         assert order == [origin, f"{origin}1", f"{origin}2"]
     assert done[6].probe.after is done[0]
+
+
+def test_a_grouped_callbacks_follow_ups_go_after_the_rest_of_its_group(contract: Contract) -> None:
+    # The repeat must be the identical callback right after the first: the second callback may change the
+    # attempt's state, so it waits for the comparison to end.
+    probes = [Probe("x", Role.VALID, b"x"), Probe("a", Role.VALID, b"a", group=REPEAT),
+              Probe("r", Role.REPEAT, b"a", group=REPEAT)]
+
+    def follow_up(exchange: Exchange) -> list[Probe]:
+        if exchange.probe.label != "a":
+            return []
+        return [Probe("a1", Role.SECOND_CALLBACK, b"a1", after=exchange)]
+
+    transport = _Recorder()
+    settings = Settings(url="http://psp.test/cb", contract=contract, spec_sha256="", seed=1)
+    done = dict(_send_all(probes, settings, transport, 5.0, lambda: datetime.now(UTC), time.perf_counter,
+                          follow_up))
+    assert [body for body in transport.seen if body != b"x"] == [b"a", b"a", b"a1"]
+    assert done[3].probe.label == "a1" and done[3].probe.after is done[1]

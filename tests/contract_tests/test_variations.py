@@ -22,7 +22,18 @@ from callback_core.spec import Contract, bundled_document
 from contract_tests.auth import STALE_MARGIN_SECONDS, prepare
 from contract_tests.cases import Planner
 from contract_tests.generation import generate
-from contract_tests.models import Outcome, Probe, Report, Role, Severity, Tamper, Variation, Verdict
+from contract_tests.models import (
+    Group,
+    GroupKind,
+    Outcome,
+    Probe,
+    Report,
+    Role,
+    Severity,
+    Tamper,
+    Variation,
+    Verdict,
+)
 from contract_tests.transport import http_transport
 from contract_tests.variations import LARGE_BODY_BYTES, NON_ASCII_TEXT, NOTE_FIELD, PAIRS, free_text_pointers
 
@@ -38,9 +49,9 @@ def _plan(contract: Contract, seed: int) -> list[Probe]:
 
 
 def _pairs(probes: list[Probe]) -> Iterator[tuple[Probe, Probe]]:
-    groups: dict[str, list[Probe]] = {}
+    groups: dict[Group, list[Probe]] = {}
     for probe in probes:
-        if probe.group and probe.group.startswith("variation-"):
+        if probe.group and probe.group.kind is GroupKind.VARIATION:
             groups.setdefault(probe.group, []).append(probe)
     for group in groups.values():
         twin, varied = group
