@@ -48,16 +48,19 @@ THREE_DS_FAILED = 4450
 AUTH = AuthHeader("X-Callback-Credential", CREDENTIAL)
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CARD_CALLBACK_")}
-    return subprocess.run([CLI, *args], capture_output=True, text=True, env={**clean, **(env or {})},
-                          timeout=timeout)
+def _clean_env() -> dict[str, str]:
+    """The environment without the toolkit's secrets: every secret in these runs comes from a file."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CARD_CALLBACK_")}
 
 
-def _run_suite(psp: Any, contract: Contract, seed: int) -> Report:
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=_clean_env(), timeout=120)
+
+
+def _run_suite(psp: Any, contract: Contract, seed: int, max_examples: int) -> Report:
     """The contract suite against `psp` in-process, signed, with the credential, SHOULD rules as defects."""
     settings = Settings(url=URL, contract=contract, spec_sha256=document_sha256(contract.source.encode()), seed=seed,
-                        deadline=None, max_examples=30, strict=True, secret=SECRET, auth=AUTH)
+                        deadline=None, max_examples=max_examples, strict=True, secret=SECRET, auth=AUTH)
     with asgi_transport(psp) as transport:
         last = list(run(settings, transport))[-1]
     assert isinstance(last, RunFinished)
@@ -144,7 +147,7 @@ def heldout() -> Contract:
 @pytest.mark.parametrize("seed", range(1, 6))
 def test_a_correct_psp_on_the_heldout_revision_conforms(heldout: Contract, seed: int) -> None:
     psp = make_heldout_psp(credential=CREDENTIAL, secret=SECRET)
-    report = _run_suite(psp, heldout, seed)
+    report = _run_suite(psp, heldout, seed, max_examples=30)
     assert report.verdict is Verdict.CONFORMS, [(f.code, f.title) for f in report.failures]
 
 
@@ -163,7 +166,8 @@ def test_a_correct_psp_on_the_heldout_revision_conforms(heldout: Contract, seed:
 ])
 def test_each_defect_of_a_heldout_psp_is_found(heldout: Contract, defect: Defect, codes: set[str], seed: int) -> None:
     psp = make_heldout_psp(credential=CREDENTIAL, secret=SECRET, defects=frozenset({defect}))
-    report = _run_suite(psp, heldout, seed)
+    # Fewer generated callbacks than for the correct PSP: every defect shows in the first dozen and its probes.
+    report = _run_suite(psp, heldout, seed, max_examples=12)
     assert _defects(report) == codes, [(f.code, f.title) for f in report.failures]
 
 
@@ -181,11 +185,10 @@ def _serve(document: Path, folder: Path, secret: Path, credential: Path | None) 
             "--hmac-secret-file", str(secret)]
     if credential is not None:
         args += ["--auth-header-file", str(credential)]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CARD_CALLBACK_")}
     # The server logs a line per callback: into a file, since a pipe nobody reads would fill up and stall it.
     log = folder / "serve.log"
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=clean)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=_clean_env())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         banner = log.read_text(encoding="utf-8")
@@ -213,8 +216,7 @@ def _send(url: str, secrets: tuple[Path, Path], *args: str) -> subprocess.Popen[
     return subprocess.Popen(
         [CLI, "send", url, "--spec", str(HELDOUT), "--hmac-secret-file", str(secrets[0]), "--auth-header-file",
          str(secrets[1]), "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CARD_CALLBACK_")})
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_clean_env())
 
 
 def _sent(process: subprocess.Popen[str]) -> dict[str, Any]:
