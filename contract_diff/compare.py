@@ -70,7 +70,7 @@ class Side:
         for pair in self.pairs:
             gone = {p for p, f in pair.moved.items() if p not in pair.new.fields}
             for pointer in sorted(gone):
-                if _parent(pointer) not in gone:
+                if not any(pointer.startswith(top + "/") for top in gone):  # moved deeper: any ancestor
                     yield pair, pair.moved[pointer]
 
     def common(self) -> Iterator[tuple[Pair, Field, Field]]:
