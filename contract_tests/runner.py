@@ -48,6 +48,7 @@ from contract_tests.models import (
     Group,
     Latency,
     Outcome,
+    Outgoing,
     Probe,
     Report,
     Role,
@@ -351,15 +352,19 @@ def _send_at_once(
     together: list[tuple[int, Probe]], settings: Settings, transport: Transport, timeout: float,
     now: Callable[[], datetime], timer: Callable[[], float],
 ) -> list[tuple[int, Exchange]]:
-    """Send the probes at the same moment, each from its own thread (released together by a barrier)."""
+    """Send the probes at the same moment, each from its own thread (released together by a barrier): each request
+    is signed and each thread's client made before the barrier, so the copies leave within a millisecond or so
+    and a PSP's check-then-store window, often a few milliseconds, is really tested."""
     barrier = threading.Barrier(len(together))
 
     def send_one(probe: Probe) -> Exchange:
+        request = prepare(probe, settings.url, settings.secret, settings.contract.hmac, now(), settings.auth)
+        transport.ready()
         try:
             barrier.wait(timeout=10)
         except threading.BrokenBarrierError:
             pass  # a thread that could not start in time: send anyway, a little later
-        return _send(probe, settings, transport, timeout, now, timer)
+        return _deliver(probe, request, settings, transport, timeout, timer)
 
     with ThreadPoolExecutor(max_workers=len(together), thread_name_prefix="card-callback-at-once") as pool:
         exchanges = list(pool.map(send_one, [probe for _, probe in together]))
@@ -371,6 +376,13 @@ def _send(
     now: Callable[[], datetime], timer: Callable[[], float],
 ) -> Exchange:
     request = prepare(probe, settings.url, settings.secret, settings.contract.hmac, now(), settings.auth)
+    return _deliver(probe, request, settings, transport, timeout, timer)
+
+
+def _deliver(
+    probe: Probe, request: Outgoing, settings: Settings, transport: Transport, timeout: float,
+    timer: Callable[[], float],
+) -> Exchange:
     start = timer()
     try:
         answer = transport.send(request, timeout)

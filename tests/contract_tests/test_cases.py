@@ -181,7 +181,8 @@ def test_each_required_field_pattern_and_instrument_rule_is_broken(contract: Con
     # The https rule is a pattern, and is broken like any other; `format: uri` is not asserted by every validator,
     # so a URL that only breaks the format is not "invalid" and no mutation targets it alone.
     url_breaks = [label for label in labels if label.startswith("softDeclineCompletedRedirectUrl: does not")]
-    assert len(url_breaks) == 1 and url_breaks[0].startswith("softDeclineCompletedRedirectUrl: does not match ^(?:https")
+    assert len(url_breaks) == 1
+    assert url_breaks[0].startswith("softDeclineCompletedRedirectUrl: does not match ^(?:https")
 
 
 @pytest.mark.parametrize("url", ["http://psp.test:8443/cb/vipps?tenant=a%2Fb&x=1", "https://psp.example/cb"])
