@@ -83,6 +83,10 @@ RESPONSE_WELL_KNOWN: Mapping[str, tuple[tuple[str, ...], ...]] = {
     SOFT_DECLINE_REDIRECT_URL: (("softDeclineRedirectUrl",),),
     NETWORK_TRANSACTION_REFERENCE: (("networkTransactionReference",),),
 }
+# The roles the reference server cannot answer without: the attempt id it keys on, and the answer's status, error
+# code and message and 3-D Secure page, which it writes.
+NEEDED_REQUEST_ROLES = (ATTEMPT_ID,)
+NEEDED_RESPONSE_ROLES = (STATUS, ERROR_CODE, ERROR_MESSAGE, SOFT_DECLINE_REDIRECT_URL)
 # Card data when a document marks none with x-card-data.
 DEFAULT_CARD_DATA_ROLES = (TOKEN_NUMBER, CRYPTOGRAM, ENCRYPTED_PAN)
 

@@ -167,16 +167,36 @@ class Contract:
             except SpecError as exc:
                 yield exc
                 return
+        if roles:
+            yield from self.role_problems(needed=False)
+
+    def role_problems(self, *, needed: bool = True) -> Iterator[SpecError]:
+        """Each declared role that names no role the tools know or points at no property, and (`needed`) each role
+        the reference server needs that is neither declared nor found by its well-known name (the suite and the
+        simulator judge what they can without it, so only `serve` and lint refuse such a draft)."""
         declared = self.operation.get(fields.ROLES_EXTENSION) or {}
-        for side, properties in (("request", self.request_properties), ("response", self.response_properties)):
+        where = f"{self.location}/{fields.ROLES_EXTENSION}"
+        for side, properties, well_known, wanted, found in (
+            ("request", self.request_properties, fields.REQUEST_WELL_KNOWN, fields.NEEDED_REQUEST_ROLES,
+             self.request_roles),
+            ("response", self.response_properties, fields.RESPONSE_WELL_KNOWN, fields.NEEDED_RESPONSE_ROLES,
+             self.response_roles),
+        ):
             known = {prop.pointer for prop in properties}
-            for name, pointer in (declared.get(side) or {}).items() if roles else ():
-                if pointer not in known:
+            for name, pointer in (declared.get(side) or {}).items():
+                if name not in well_known:
+                    yield SpecError(self.source, f"{name!r} is not a {side} role the tools know (they are "
+                                    f"{', '.join(well_known)})", f"{where}/{side}/{name}")
+                elif pointer not in known:
                     yield SpecError(
                         self.source,
                         f"role {name!r} points at {pointer!r}, which names no property of the {side} schema",
-                        f"{self.location}/{fields.ROLES_EXTENSION}/{side}/{name}",
+                        f"{where}/{side}/{name}",
                     )
+            for name in wanted if needed else ():
+                if name not in found:
+                    yield SpecError(self.source, f"the {side} has no {name!r} field: declare where it is in "
+                                    f"{fields.ROLES_EXTENSION}.{side}", f"{where}/{side}")
 
     @cached_property
     def model(self) -> SchemaModel:

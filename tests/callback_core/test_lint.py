@@ -234,7 +234,16 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
     "CL012": lambda d: d["components"]["schemas"]["NetworkToken"]["properties"]["eci"].pop("description"),
     "CL013": lambda d: _url_fields(d)[1].pop("pattern"),
     "CL014": lambda d: _op(d).pop("x-field-roles"),
+    "CL016": lambda d: (_op(d)["x-field-roles"]["response"].pop("errorMessage"),
+                        d["components"]["schemas"]["FailResponse"]["properties"].update(
+                            reason=d["components"]["schemas"]["FailResponse"]["properties"].pop("errorMessage"))),
 }
+
+
+def test_a_role_name_no_tool_knows_is_an_error(document: dict[str, Any]) -> None:
+    _op(document)["x-field-roles"]["request"]["attemptID"] = "/authorizationAttemptId"  # a typo of attemptId
+    found = [f for f in lint(document) if f.rule.id == "CL006"]
+    assert len(found) == 1 and "'attemptID' is not a request role the tools know" in found[0].message
 
 
 @pytest.mark.parametrize("rule_id", sorted(EDITS))

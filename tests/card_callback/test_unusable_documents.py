@@ -47,10 +47,35 @@ def _no_json_body_in_components(document: dict[str, Any]) -> None:
     post["requestBody"] = {"$ref": "#/components/requestBodies/Callback"}
 
 
+def _unknown_role(document: dict[str, Any]) -> None:
+    # A reviewer's own name for a role (or a typo): no tool would ever look the field up by it.
+    roles = document["paths"]["/psp-makepayment"]["post"]["x-field-roles"].setdefault("response", {})
+    roles["authenticationUrl"] = "/softDeclineRedirectUrl"
+
+
+def _needed_role_missing(document: dict[str, Any]) -> None:
+    # The 3-D Secure page's field renamed with no role saying so: no tool can find it.
+    del document["paths"]["/psp-makepayment"]["post"]["x-field-roles"]["response"]["softDeclineRedirectUrl"]
+    for schema in document["components"]["schemas"].values():
+        properties = schema.get("properties", {})
+        if "softDeclineRedirectUrl" in properties:
+            properties["authenticationUrl"] = properties.pop("softDeclineRedirectUrl")
+            required = schema.get("required", [])
+            schema["required"] = ["authenticationUrl" if name == "softDeclineRedirectUrl" else name
+                                  for name in required]
+    for example in document["paths"]["/psp-makepayment"]["post"]["responses"]["200"]["content"]["application/json"][
+            "examples"].values():
+        value = example.get("value", {})
+        if "softDeclineRedirectUrl" in value:
+            value["authenticationUrl"] = value.pop("softDeclineRedirectUrl")
+
+
 CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str, str]] = {
     # name: (edit, the place the line names, words it says)
     "not-post": (_not_post, f"{OP}/put", "must be a POST operation"),
     "role-nowhere": (_role_nowhere, f"{OP}/post/x-field-roles/request/attemptId", "names no property"),
+    "unknown-role": (_unknown_role, f"{OP}/post/x-field-roles/response/authenticationUrl",
+                     "is not a response role the tools know"),
     "no-json-body": (_no_json_body, f"{OP}/post/requestBody", "no application/json content"),
     "no-json-body-in-components": (_no_json_body_in_components, "#/components/requestBodies/Callback",
                                    "no application/json content"),
@@ -114,3 +139,20 @@ def test_lint_names_the_place_without_a_traceback(tmp_path: Path, case: str) -> 
     assert isinstance(result.exception, SystemExit | None), result.exception
     assert result.exit_code != 0
     assert any(place in line and words in line for line in result.output.splitlines()), result.output
+
+
+def test_a_field_the_reference_server_needs_is_refused_by_serve_and_lint_alike(tmp_path: Path) -> None:
+    """A draft whose 3-D Secure page field no role finds: the suite can still judge a PSP on it, but the reference
+    server cannot answer SOFT_DECLINE, so `serve` refuses it and lint warns of it (an error with --fail-on warning)."""
+    document = copy.deepcopy(read_document(bundled_spec_path()))
+    _needed_role_missing(document)
+    assert list(OpenAPIV30SpecValidator(document).iter_errors()) == []
+    spec = tmp_path / "needed-role-missing.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    serve = CliRunner().invoke(main, ["serve", "--spec", str(spec), "--port", "0", "--db", str(tmp_path / "s.db")])
+    assert serve.exit_code == 2 and "softDeclineRedirectUrl" in serve.output, serve.output
+    assert len([line for line in serve.output.splitlines() if line.strip()]) == 1
+    lint = CliRunner().invoke(main, ["lint", str(spec), "--fail-on", "warning"])
+    assert lint.exit_code == 1, lint.output
+    assert any("CL016 warning" in line and "the response has no 'softDeclineRedirectUrl' field" in line
+               for line in lint.output.splitlines()), lint.output
