@@ -125,22 +125,29 @@ class Planner:
 
     def new_attempt(self, body: dict[str, Any]) -> bool:
         """Give `body` a new attempt id; False when the document or the body has none."""
-        return self._set(body, fields.ATTEMPT_ID, self.new_id())
+        return self._set(body, fields.ATTEMPT_ID, self.fresh_value(fields.ATTEMPT_ID, None))
 
     def new_reference(self, body: dict[str, Any]) -> bool:
         """Give `body` a new payment reference (a new payment); False when it has none."""
         reference = self.contract.request_value(body, fields.PSP_REFERENCE)
-        suffix = self.new_id().replace("-", "")[:12]
-        # Keeps some of the generated value and stays short (a PSP may store references in a narrow column).
-        return self._set(body, fields.PSP_REFERENCE,
-                         f"{reference[:20]}-{suffix}" if isinstance(reference, str) and reference else suffix)
+        return self._set(body, fields.PSP_REFERENCE, self.fresh_value(fields.PSP_REFERENCE, reference))
 
     def new_cryptogram(self, body: dict[str, Any]) -> bool:
         """Give `body` a fresh cryptogram; False when it carries none (a PAN callback)."""
         if not isinstance(self.contract.request_value(body, fields.CRYPTOGRAM), str):
             return False
-        # A cryptogram is single-use; a careful PSP may refuse one it has seen.
-        return self._set(body, fields.CRYPTOGRAM, followups.fresh_cryptogram(self.new_id()))
+        return self._set(body, fields.CRYPTOGRAM, self.fresh_value(fields.CRYPTOGRAM, None))
+
+    def fresh_value(self, role: str, old: Any) -> str:
+        """A fresh value for the attempt id, the payment reference (`old`: the one it replaces) or the cryptogram."""
+        if role == fields.PSP_REFERENCE:
+            suffix = self.new_id().replace("-", "")[:12]
+            # Keeps some of the generated value and stays short (a PSP may store references in a narrow column).
+            return f"{old[:20]}-{suffix}" if isinstance(old, str) and old else suffix
+        if role == fields.CRYPTOGRAM:
+            # A cryptogram is single-use; a careful PSP may refuse one it has seen.
+            return followups.fresh_cryptogram(self.new_id())
+        return self.new_id()
 
     def with_card(self, body: Mapping[str, Any], last4: str) -> dict[str, Any] | None:
         """`body` for the test card ending in `last4` (its masked card number changed), or None without one."""
