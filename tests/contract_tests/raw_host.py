@@ -11,7 +11,6 @@ One request per connection; 127.0.0.1 and a port the OS picks; every connection 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -19,8 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fixture_psps import HEADERS_AS_SENT
-
-CONNECTION_LIFETIME = 30.0
+from raw_psps import CONNECTION_LIFETIME, serving
 
 
 async def _exchange(app: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, http10: bool) -> None:
@@ -76,9 +74,6 @@ async def _exchange(app: Any, reader: asyncio.StreamReader, writer: asyncio.Stre
 @contextmanager
 def raw_host(app: Any, path: str, *, http10: bool = False) -> Iterator[str]:
     """Serve `app`; yields the URL of `path` on it."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, asyncio.base_events.Server] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -90,26 +85,5 @@ def raw_host(app: Any, path: str, *, http10: bool = False) -> Iterator[str]:
         finally:
             writer.close()
 
-    async def start() -> None:
-        holder["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()),
-                              name="raw-host", daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("the raw host did not start within 10 s")
-    port = holder["server"].sockets[0].getsockname()[1]
-    try:
+    with serving(handle, "raw host") as port:
         yield f"http://127.0.0.1:{port}{path}"
-    finally:
-        async def shut() -> None:
-            holder["server"].close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()

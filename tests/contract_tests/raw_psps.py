@@ -91,12 +91,41 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 
 
 @contextmanager
-def raw_psp(behaviour: Behaviour, *, scheme: str = "http") -> Iterator[str]:
-    """Serve `behaviour` on 127.0.0.1 and a port the OS picks; yields the callback URL (with `scheme`: an https
-    URL makes the client start a TLS handshake, and the behaviour answers at once, without reading it)."""
+def serving(handle: Behaviour, name: str) -> Iterator[int]:
+    """Run `handle` for each connection on 127.0.0.1, on an event loop of its own thread; yields the port the
+    OS picked, and stops the server and every connection at the end."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, asyncio.base_events.Server] = {}
+
+    async def start() -> None:
+        holder["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()),
+                              name=name, daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError(f"the {name} did not start within 10 s")
+    try:
+        yield int(holder["server"].sockets[0].getsockname()[1])
+    finally:
+        async def shut() -> None:
+            holder["server"].close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@contextmanager
+def raw_psp(behaviour: Behaviour, *, scheme: str = "http") -> Iterator[str]:
+    """Serve `behaviour` on 127.0.0.1 and a port the OS picks; yields the callback URL (with `scheme`: an https
+    URL makes the client start a TLS handshake, and the behaviour answers at once, without reading it)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -110,26 +139,5 @@ def raw_psp(behaviour: Behaviour, *, scheme: str = "http") -> Iterator[str]:
         finally:
             writer.transport.abort()
 
-    async def start() -> None:
-        holder["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()),
-                              name="raw-psp", daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("the raw PSP did not start within 10 s")
-    port = holder["server"].sockets[0].getsockname()[1]
-    try:
+    with serving(handle, "raw PSP") as port:
         yield f"{scheme}://127.0.0.1:{port}/callbacks/card"
-    finally:
-        async def shut() -> None:
-            holder["server"].close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(shut(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
