@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import source_scan
 
 from callback_core.spec import Contract, bundled_document, bundled_spec_path
 
@@ -33,20 +34,10 @@ def request_field_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                found.add(id(first.value))
-    return found
-
-
 def spelled_names(source: str, names: frozenset[str]) -> list[tuple[int, str]]:
     """(line, name) for each callback field name the code spells outside comments and docstrings."""
     tree = ast.parse(source)
-    docstrings = _docstrings(tree)
+    docstrings = source_scan.docstrings(tree)
     # A camelCase name is found inside any string; a plain word ("number", "value") only as the whole string.
     camel = {name for name in names if any(char.isupper() for char in name)}
     inside = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(camel))) + r")(?![A-Za-z0-9_])")

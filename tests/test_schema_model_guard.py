@@ -12,6 +12,7 @@ import ast
 from pathlib import Path
 
 import pytest
+import source_scan
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("callback_core", "reference_server", "contract_tests", "simulator", "contract_diff", "card_callback")
@@ -32,21 +33,11 @@ NOT_A_WALK = {
 }
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                found.add(id(first.value))
-    return found
-
-
 def violations(source: str) -> list[tuple[int, str]]:
     """(line, what) for each pointer escape, `$ref` or schema keyword the code spells (docstrings and comments
     may explain them)."""
     tree = ast.parse(source)
-    docstrings = _docstrings(tree)
+    docstrings = source_scan.docstrings(tree)
     hits: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "replace":

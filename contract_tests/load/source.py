@@ -103,13 +103,15 @@ class CallbackSource:
             return None
         step = followups.next_step(self.contract, answer)
         follow: Callback | None = None
+        fresh = self.planner.fresh_value
         if step is Next.SECOND_CALLBACK and sent.kind is Kind.FIRST:
-            second = followups.second_callback(self.contract, json.loads(sent.body), cryptogram=self._cryptogram())
+            second = followups.second_callback(self.contract, json.loads(sent.body),
+                                               cryptogram=fresh(fields.CRYPTOGRAM, None))
             follow = Callback(encode(second), Kind.SECOND_CALLBACK)
         elif step is Next.RETRY:
             rule = followups.error_code_rule(self.contract, self.contract.response_value(answer, fields.ERROR_CODE))
-            retry = followups.retry(self.contract, json.loads(sent.body), attempt_id=self.planner.new_id(),
-                                    cryptogram=self._cryptogram())
+            retry = followups.retry(self.contract, json.loads(sent.body), attempt_id=fresh(fields.ATTEMPT_ID, None),
+                                    cryptogram=fresh(fields.CRYPTOGRAM, None))
             kind = Kind.RETRY_SAME_CARD
             if sent.kind is Kind.RETRY_SAME_CARD:
                 masked = self.contract.request_value(retry, fields.MASKED_CARD_NUMBER)
@@ -124,9 +126,6 @@ class CallbackSource:
             return None
         self.waiting.append(follow)
         return follow.kind
-
-    def _cryptogram(self) -> str:
-        return followups.fresh_cryptogram(self.planner.new_id())
 
 
 # What stands in a template for a value made fresh on every copy (found in the encoded bytes, then cut out).
